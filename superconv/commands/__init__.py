@@ -1,0 +1,1 @@
+"""Sub-commands of the ``superconv`` CLI (see :mod:`superconv.cli`)."""

@@ -1,0 +1,78 @@
+"""Keras callbacks: read back applied LR/momentum, and refuse a schedule that does not fit the run."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import keras
+import numpy as np
+
+
+def unwrap_optimizer(optimizer: Any) -> Any:
+    """Return the optimizer that applies updates (inside a ``LossScaleOptimizer`` if any)."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+class AppliedTrace(keras.callbacks.Callback):
+    """Record, per batch, the LR and momentum the optimizer actually applied.
+
+    Values are read back from the optimizer's ``applied_lr`` / ``applied_momentum``
+    variables (see :mod:`superconv.keras.optimizers`), not recomputed from the schedule.
+
+    Attributes:
+        lr: list of applied learning rates, one per batch.
+        momentum: list of applied momentum (or ``beta_1``) values, one per batch.
+
+    Example:
+        >>> trace = AppliedTrace()
+        >>> trace.lr, trace.momentum
+        ([], [])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lr: list[float] = []
+        self.momentum: list[float] = []
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        opt = unwrap_optimizer(self.model.optimizer)
+        self.lr.append(float(np.asarray(opt.applied_lr.numpy())))
+        self.momentum.append(float(np.asarray(opt.applied_momentum.numpy())))
+
+
+class ScheduleGuard(keras.callbacks.Callback):
+    """Stop a ``fit`` whose batches would run past the schedule's ``total_steps``.
+
+    Stepping past the end (the classic "total steps" mismatch) raises ValueError before the
+    first surplus batch; a run that ends before the schedule does gets a warning, since its
+    LR never anneals.
+
+    Example:
+        >>> from superconv import OneCycle
+        >>> ScheduleGuard(OneCycle(max_lr=0.1, total_steps=100)).total_steps
+        100
+    """
+
+    def __init__(self, schedule: Any) -> None:
+        super().__init__()
+        self.total_steps = int(schedule.total_steps)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        steps = self.params.get("steps")
+        if not steps:
+            return
+        done = int(unwrap_optimizer(self.model.optimizer).iterations.numpy())
+        needed = done + (self.params["epochs"] - epoch) * steps
+        if needed > self.total_steps:
+            raise ValueError(
+                f"the schedule covers total_steps={self.total_steps} but this fit needs {needed} steps "
+                f"({self.params['epochs'] - epoch} epochs x {steps} batches after {done} done); "
+                "build the schedule with superconv.total_steps_for(num_samples, batch_size, epochs)"
+            )
+        if epoch == self.params["epochs"] - 1 and needed < self.total_steps:
+            warnings.warn(
+                f"fit ends at step {needed} of a schedule with total_steps={self.total_steps}: "
+                "the LR will not finish annealing",
+                stacklevel=2,
+            )

@@ -1,0 +1,602 @@
+"""Learning-rate and momentum schedules in pure numpy (no TensorFlow).
+
+Every schedule is an immutable value object with the same interface:
+
+* ``lr(steps)`` and ``momentum(steps)``: float64 arrays for integer steps in
+  ``[0, total_steps)`` (stepping past the end raises instead of extrapolating),
+* ``phase_boundaries()``: the steps where a phase ends (for plot markers),
+* ``to_dict()`` / :func:`schedule_from_dict`: a JSON round trip.
+
+``OneCycle`` follows PyTorch's ``OneCycleLR`` exactly (``convention="pytorch"``)
+or fastai's ``fit_one_cycle`` (``convention="fastai"``, built with
+:meth:`OneCycle.fastai`). The baselines (``Constant``, ``StepDecay``,
+``CyclicLR``) are the schedules Smith & Topin compare against.
+
+Example:
+    >>> import numpy as np
+    >>> s = OneCycle(max_lr=0.1, total_steps=100)
+    >>> float(s.lr(0))  # max_lr / div_factor
+    0.004
+    >>> round(float(s.lr(29)), 6), round(float(s.momentum(29)), 6)  # the peak
+    (0.1, 0.85)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Schedule",
+    "OneCycle",
+    "Constant",
+    "StepDecay",
+    "CyclicLR",
+    "schedule_from_dict",
+    "steps_per_epoch",
+    "total_steps_for",
+    "SCHEDULE_KINDS",
+]
+
+
+# --------------------------------------------------------------------------- validation helpers
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    """Return ``value`` as int or raise ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer >= {minimum}; received {name}={value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; received {name}={value!r}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any) -> float:
+    """Return ``value`` as a finite float or raise ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite number; received {name}={value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; received {name}={value!r}")
+    return value
+
+
+def _check_positive(name: str, value: Any) -> float:
+    value = _check_float(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0; received {name}={value!r}")
+    return value
+
+
+def _check_at_least_one(name: str, value: Any) -> float:
+    value = _check_float(name, value)
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1; received {name}={value!r}")
+    return value
+
+
+def _check_momentum(name: str, value: Any) -> float:
+    value = _check_float(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1); received {name}={value!r}")
+    return value
+
+
+def _check_momentum_range(base: float, peak: float) -> None:
+    if base > peak:
+        raise ValueError(
+            f"base_momentum must be <= max_momentum; received base_momentum={base!r}, max_momentum={peak!r}"
+        )
+
+
+def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}; received {name}={value!r}")
+    return value
+
+
+def _as_steps(steps: Any, total_steps: int) -> np.ndarray:
+    """Validate a step index or array of indices against ``[0, total_steps)``."""
+    arr = np.asarray(steps)
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(f"steps must be integers; received steps with dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= total_steps):
+        bad = int(arr.min()) if arr.min() < 0 else int(arr.max())
+        raise ValueError(
+            f"steps must be in [0, total_steps) = [0, {total_steps}); received step {bad}. "
+            "Compute total_steps with superconv.total_steps_for(...) so the schedule covers every batch."
+        )
+    return arr.astype(np.float64)
+
+
+# --------------------------------------------------------------------------- annealing
+def _anneal_cos(start: float, end: float, pct: np.ndarray) -> np.ndarray:
+    """Cosine from ``start`` (pct=0) to ``end`` (pct=1), PyTorch's ``_annealing_cos``."""
+    return end + (start - end) / 2.0 * (np.cos(np.pi * pct) + 1.0)
+
+
+def _anneal_linear(start: float, end: float, pct: np.ndarray) -> np.ndarray:
+    """Straight line from ``start`` (pct=0) to ``end`` (pct=1)."""
+    return (end - start) * pct + start
+
+
+_ANNEAL = {"cos": _anneal_cos, "linear": _anneal_linear}
+
+
+# --------------------------------------------------------------------------- base class
+class Schedule:
+    """Interface shared by every schedule (see the module docstring)."""
+
+    kind: ClassVar[str] = ""
+    total_steps: int
+
+    def lr(self, steps: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def momentum(self, steps: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def phase_boundaries(self) -> list[int]:
+        """Steps at which a phase ends (empty for a single-phase schedule)."""
+        return []
+
+    def curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``(steps, lr, momentum)`` over the whole schedule."""
+        steps = np.arange(self.total_steps)
+        return steps, self.lr(steps), self.momentum(steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with a ``kind`` key; inverse of :func:`schedule_from_dict`."""
+        data = {"kind": self.kind}
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            data[field.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Schedule":
+        """Build a schedule of this class (or the class named by ``kind``) from ``to_dict`` output."""
+        return schedule_from_dict(data)
+
+    def with_total_steps(self, total_steps: int) -> "Schedule":
+        """Return a copy covering ``total_steps`` steps (same shape, rescaled)."""
+        return dataclasses.replace(self, total_steps=total_steps)  # type: ignore[type-var]
+
+
+# --------------------------------------------------------------------------- 1cycle
+@dataclasses.dataclass(frozen=True)
+class OneCycle(Schedule):
+    """The 1cycle policy: warm up to ``max_lr``, then anneal far below the start.
+
+    With ``convention="pytorch"`` (the default) values equal PyTorch's
+    ``torch.optim.lr_scheduler.OneCycleLR`` step for step:
+
+    * start ``initial_lr = max_lr / div_factor``; end ``min_lr = initial_lr / final_div_factor``;
+    * two phases: ``initial -> max`` ending at step ``pct_start*N - 1``, then ``max -> min`` ending at ``N - 1``;
+    * ``three_phase=True``: ``initial -> max -> initial`` (symmetric) then ``initial -> min``;
+      momentum ``max -> base -> max`` then flat (Smith's original is ``anneal="linear"``);
+    * momentum moves opposite to the LR between ``max_momentum`` and ``base_momentum``.
+
+    With ``convention="fastai"`` (see :meth:`OneCycle.fastai`) the position is ``step / N``
+    and the phase split is at ``pct_start`` of it, as in fastai's ``combined_cos``.
+
+    Args:
+        max_lr: Peak learning rate.
+        total_steps: Number of optimizer steps (batches) the schedule covers, >= 2.
+        pct_start: Fraction of the steps spent warming up, in (0, 1).
+        div_factor: ``initial_lr = max_lr / div_factor`` (>= 1).
+        final_div_factor: ``min_lr = initial_lr / final_div_factor`` (>= 1).
+        anneal: ``"cos"`` or ``"linear"``.
+        three_phase: Use the symmetric warm-up/cool-down plus annihilation tail.
+        base_momentum: Momentum (or Adam ``beta_1``) at the LR peak.
+        max_momentum: Momentum at the start and the end.
+        convention: ``"pytorch"`` or ``"fastai"``.
+
+    Example:
+        >>> s = OneCycle(max_lr=1.0, total_steps=11, pct_start=0.5, anneal="linear")
+        >>> s.lr([0, 2, 4]).round(4).tolist()   # 0.04 -> 1.0 linearly over steps 0..4.5
+        [0.04, 0.4667, 0.8933]
+        >>> s.phase_boundaries()
+        [4]
+    """
+
+    kind: ClassVar[str] = "onecycle"
+
+    max_lr: float
+    total_steps: int
+    pct_start: float = 0.3
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    anneal: str = "cos"
+    three_phase: bool = False
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+    convention: str = "pytorch"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "max_lr", _check_positive("max_lr", self.max_lr))
+        set_(self, "total_steps", _check_int("total_steps", self.total_steps, 2))
+        pct = _check_float("pct_start", self.pct_start)
+        if not 0.0 < pct < 1.0:
+            raise ValueError(f"pct_start must be in (0, 1); received pct_start={pct!r}")
+        set_(self, "pct_start", pct)
+        set_(self, "div_factor", _check_at_least_one("div_factor", self.div_factor))
+        set_(self, "final_div_factor", _check_at_least_one("final_div_factor", self.final_div_factor))
+        _check_choice("anneal", self.anneal, tuple(_ANNEAL))
+        _check_choice("convention", self.convention, ("pytorch", "fastai"))
+        if not isinstance(self.three_phase, (bool, np.bool_)):
+            raise ValueError(f"three_phase must be True or False; received three_phase={self.three_phase!r}")
+        set_(self, "three_phase", bool(self.three_phase))
+        set_(self, "base_momentum", _check_momentum("base_momentum", self.base_momentum))
+        set_(self, "max_momentum", _check_momentum("max_momentum", self.max_momentum))
+        _check_momentum_range(self.base_momentum, self.max_momentum)
+        if self.convention == "fastai" and self.three_phase:
+            raise ValueError("three_phase=True is a PyTorch option; received three_phase=True with convention='fastai'")
+        if self.convention == "pytorch":
+            n = self.total_steps
+            if pct * n - 1 <= 0:
+                raise ValueError(
+                    "pct_start * total_steps must be > 1 so the warm-up has at least one step; "
+                    f"received pct_start={pct!r}, total_steps={n}"
+                )
+            if self.three_phase and 2 * pct * n - 2 >= n - 1:
+                raise ValueError(
+                    "three_phase needs pct_start < (total_steps + 1) / (2 * total_steps) so the final phase has "
+                    f"steps; received pct_start={pct!r}, total_steps={n}"
+                )
+
+    # -- derived values ---------------------------------------------------------------
+    @property
+    def initial_lr(self) -> float:
+        """LR at step 0: ``max_lr / div_factor``."""
+        return self.max_lr / self.div_factor
+
+    @property
+    def min_lr(self) -> float:
+        """Final LR: ``initial_lr / final_div_factor`` (fastai: ``lr_max / div_final``)."""
+        return self.initial_lr / self.final_div_factor
+
+    @classmethod
+    def fastai(
+        cls,
+        lr_max: float,
+        total_steps: int,
+        div: float = 25.0,
+        div_final: float = 1e5,
+        pct_start: float = 0.25,
+        moms: Sequence[float] = (0.95, 0.85, 0.95),
+    ) -> "OneCycle":
+        """fastai's ``fit_one_cycle`` conventions: final LR is ``lr_max / div_final``.
+
+        Args:
+            lr_max: Peak learning rate.
+            total_steps: Batches in the whole run (``epochs * batches_per_epoch``).
+            div: ``start = lr_max / div``.
+            div_final: ``final = lr_max / div_final`` (not divided again by ``div``: that is PyTorch's rule).
+            pct_start: Fraction of the run spent warming up.
+            moms: ``(start, middle, end)`` momentum; start and end must be equal.
+
+        Returns:
+            A ``OneCycle`` with ``convention="fastai"``.
+
+        Example:
+            >>> s = OneCycle.fastai(1e-2, 100)
+            >>> float(s.lr(0)), round(s.min_lr, 12)
+            (0.0004, 1e-07)
+        """
+        div = _check_at_least_one("div", div)
+        div_final = _check_float("div_final", div_final)
+        if div_final < div:
+            raise ValueError(f"div_final must be >= div; received div_final={div_final!r}, div={div!r}")
+        moms = tuple(moms)
+        if len(moms) != 3 or moms[0] != moms[2]:
+            raise ValueError(f"moms must be (start, middle, end) with start == end; received moms={moms!r}")
+        return cls(
+            max_lr=lr_max,
+            total_steps=total_steps,
+            pct_start=pct_start,
+            div_factor=div,
+            final_div_factor=div_final / div,
+            anneal="cos",
+            base_momentum=moms[1],
+            max_momentum=moms[0],
+            convention="fastai",
+        )
+
+    # -- phases ----------------------------------------------------------------------
+    def _phases(self) -> list[tuple[float, float, float, float, float]]:
+        """``(end_step, start_lr, end_lr, start_mom, end_mom)`` per phase, PyTorch's table."""
+        n, p = self.total_steps, self.pct_start
+        hi, lo = self.max_momentum, self.base_momentum
+        if self.three_phase:
+            return [
+                (p * n - 1, self.initial_lr, self.max_lr, hi, lo),
+                (2 * p * n - 2, self.max_lr, self.initial_lr, lo, hi),
+                (n - 1, self.initial_lr, self.min_lr, hi, hi),
+            ]
+        return [
+            (p * n - 1, self.initial_lr, self.max_lr, hi, lo),
+            (n - 1, self.max_lr, self.min_lr, lo, hi),
+        ]
+
+    def _values(self, steps: Any, which: int) -> np.ndarray:
+        """Evaluate the LR (``which=0``) or momentum (``which=1``) at ``steps``."""
+        t = _as_steps(steps, self.total_steps)
+        anneal = _ANNEAL[self.anneal]
+        if self.convention == "fastai":
+            # fastai: position = step / N, split at pct_start; cos (or linear) in each part.
+            pos = t / self.total_steps
+            first = pos < self.pct_start
+            if which == 0:
+                a = anneal(self.initial_lr, self.max_lr, pos / self.pct_start)
+                b = anneal(self.max_lr, self.min_lr, (pos - self.pct_start) / (1 - self.pct_start))
+            else:
+                a = anneal(self.max_momentum, self.base_momentum, pos / self.pct_start)
+                b = anneal(self.base_momentum, self.max_momentum, (pos - self.pct_start) / (1 - self.pct_start))
+            return np.where(first, a, b)
+        # PyTorch: a step belongs to the first phase whose end_step it does not pass.
+        out = np.empty_like(t)
+        start_step = 0.0
+        remaining = np.ones(t.shape, dtype=bool)
+        phases = self._phases()
+        for i, (end_step, lr0, lr1, m0, m1) in enumerate(phases):
+            mask = remaining & ((t <= end_step) | (i == len(phases) - 1))
+            pct = (t[mask] - start_step) / (end_step - start_step)
+            out[mask] = anneal(lr0, lr1, pct) if which == 0 else anneal(m0, m1, pct)
+            remaining &= ~mask
+            start_step = end_step
+        return out
+
+    def lr(self, steps: Any) -> np.ndarray:
+        """Learning rate at integer ``steps`` (scalar or array) as float64."""
+        return self._values(steps, 0)
+
+    def momentum(self, steps: Any) -> np.ndarray:
+        """Momentum (SGD/RMSprop ``momentum``, Adam ``beta_1``) at ``steps`` as float64."""
+        return self._values(steps, 1)
+
+    def phase_boundaries(self) -> list[int]:
+        """Last step of each phase but the final one."""
+        if self.convention == "fastai":
+            return [int(math.ceil(self.pct_start * self.total_steps)) - 1]
+        return [int(math.floor(p[0])) for p in self._phases()[:-1]]
+
+
+# --------------------------------------------------------------------------- baselines
+@dataclasses.dataclass(frozen=True)
+class Constant(Schedule):
+    """A constant learning rate and momentum (the usual default).
+
+    Example:
+        >>> Constant(lr=0.05, total_steps=10).lr([0, 9]).tolist()
+        [0.05, 0.05]
+    """
+
+    kind: ClassVar[str] = "constant"
+
+    lr_value: float
+    total_steps: int
+    momentum_value: float = 0.9
+
+    def __init__(self, lr: float, total_steps: int, momentum: float = 0.9) -> None:
+        object.__setattr__(self, "lr_value", _check_positive("lr", lr))
+        object.__setattr__(self, "total_steps", _check_int("total_steps", total_steps, 2))
+        object.__setattr__(self, "momentum_value", _check_momentum("momentum", momentum))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "lr": self.lr_value, "total_steps": self.total_steps,
+                "momentum": self.momentum_value}
+
+    def with_total_steps(self, total_steps: int) -> "Constant":
+        return Constant(self.lr_value, total_steps, self.momentum_value)
+
+    @property
+    def max_lr(self) -> float:
+        return self.lr_value
+
+    def lr(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        return np.full(_as_steps(steps, self.total_steps).shape, self.lr_value)
+
+    def momentum(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        return np.full(_as_steps(steps, self.total_steps).shape, self.momentum_value)
+
+
+@dataclasses.dataclass(frozen=True)
+class StepDecay(Schedule):
+    """Piecewise-constant LR (the paper's PC-LR): multiply by ``factor`` at each boundary.
+
+    Args:
+        lr: LR before the first boundary.
+        total_steps: Steps covered.
+        boundaries: Increasing fractions of ``total_steps`` in (0, 1) where the LR drops.
+        factor: Multiplier at each boundary, in (0, 1].
+        momentum: Constant momentum.
+
+    Example:
+        >>> s = StepDecay(lr=0.1, total_steps=100, boundaries=(0.5, 0.75), factor=0.1)
+        >>> s.lr([0, 49, 50, 75, 99]).round(6).tolist()
+        [0.1, 0.1, 0.01, 0.001, 0.001]
+    """
+
+    kind: ClassVar[str] = "step"
+
+    lr_value: float
+    total_steps: int
+    boundaries: tuple[float, ...] = (0.5, 0.75)
+    factor: float = 0.1
+    momentum_value: float = 0.9
+
+    def __init__(self, lr: float, total_steps: int, boundaries: Sequence[float] = (0.5, 0.75),
+                 factor: float = 0.1, momentum: float = 0.9) -> None:
+        object.__setattr__(self, "lr_value", _check_positive("lr", lr))
+        object.__setattr__(self, "total_steps", _check_int("total_steps", total_steps, 2))
+        if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
+            raise ValueError(f"boundaries must be a list of fractions in (0, 1); received boundaries={boundaries!r}")
+        bounds = tuple(_check_float("boundaries", b) for b in boundaries)
+        if any(not 0 < b < 1 for b in bounds) or any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
+            raise ValueError(
+                f"boundaries must be increasing fractions in (0, 1); received boundaries={list(bounds)!r}"
+            )
+        object.__setattr__(self, "boundaries", bounds)
+        f = _check_float("factor", factor)
+        if not 0 < f <= 1:
+            raise ValueError(f"factor must be in (0, 1]; received factor={f!r}")
+        object.__setattr__(self, "factor", f)
+        object.__setattr__(self, "momentum_value", _check_momentum("momentum", momentum))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "lr": self.lr_value, "total_steps": self.total_steps,
+                "boundaries": list(self.boundaries), "factor": self.factor, "momentum": self.momentum_value}
+
+    def with_total_steps(self, total_steps: int) -> "StepDecay":
+        return StepDecay(self.lr_value, total_steps, self.boundaries, self.factor, self.momentum_value)
+
+    @property
+    def max_lr(self) -> float:
+        return self.lr_value
+
+    def _boundary_steps(self) -> np.ndarray:
+        return np.array([round(b * self.total_steps) for b in self.boundaries], dtype=np.int64)
+
+    def lr(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        t = _as_steps(steps, self.total_steps)
+        drops = np.searchsorted(self._boundary_steps(), t, side="right")
+        return self.lr_value * self.factor ** drops
+
+    def momentum(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        return np.full(_as_steps(steps, self.total_steps).shape, self.momentum_value)
+
+    def phase_boundaries(self) -> list[int]:
+        return [int(b) - 1 for b in self._boundary_steps()]
+
+
+@dataclasses.dataclass(frozen=True)
+class CyclicLR(Schedule):
+    """Triangular cyclical learning rate (Smith's CLR), momentum cycling inversely.
+
+    Matches PyTorch's ``CyclicLR(mode="triangular", step_size_up=step_size)``.
+
+    Args:
+        base_lr: Lowest LR (start of every cycle).
+        max_lr: Highest LR (middle of every cycle).
+        total_steps: Steps covered.
+        step_size: Steps in half a cycle.
+        base_momentum: Momentum at the LR peak.
+        max_momentum: Momentum at the LR trough.
+
+    Example:
+        >>> s = CyclicLR(base_lr=0.01, max_lr=0.11, total_steps=40, step_size=10)
+        >>> s.lr([0, 5, 10, 15, 20]).round(6).tolist()
+        [0.01, 0.06, 0.11, 0.06, 0.01]
+    """
+
+    kind: ClassVar[str] = "cyclic"
+
+    base_lr: float
+    max_lr: float
+    total_steps: int
+    step_size: int
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "base_lr", _check_positive("base_lr", self.base_lr))
+        set_(self, "max_lr", _check_positive("max_lr", self.max_lr))
+        if self.base_lr > self.max_lr:
+            raise ValueError(
+                f"base_lr must be <= max_lr; received base_lr={self.base_lr!r}, max_lr={self.max_lr!r}"
+            )
+        set_(self, "total_steps", _check_int("total_steps", self.total_steps, 2))
+        set_(self, "step_size", _check_int("step_size", self.step_size, 1))
+        set_(self, "base_momentum", _check_momentum("base_momentum", self.base_momentum))
+        set_(self, "max_momentum", _check_momentum("max_momentum", self.max_momentum))
+        _check_momentum_range(self.base_momentum, self.max_momentum)
+
+    def with_total_steps(self, total_steps: int) -> "CyclicLR":
+        return dataclasses.replace(self, total_steps=total_steps)
+
+    def _scale(self, steps: Any) -> np.ndarray:
+        t = _as_steps(steps, self.total_steps)
+        cycle_len = 2.0 * self.step_size
+        x = 1.0 + t / cycle_len - np.floor(1.0 + t / cycle_len)
+        return np.where(x <= 0.5, x / 0.5, (x - 1.0) / (0.5 - 1.0))
+
+    def lr(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        return self.base_lr + (self.max_lr - self.base_lr) * self._scale(steps)
+
+    def momentum(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        return self.max_momentum - (self.max_momentum - self.base_momentum) * self._scale(steps)
+
+    def phase_boundaries(self) -> list[int]:
+        return list(range(self.step_size, self.total_steps - 1, self.step_size))
+
+
+# --------------------------------------------------------------------------- registry and helpers
+SCHEDULE_KINDS: dict[str, type[Schedule]] = {
+    cls.kind: cls for cls in (OneCycle, Constant, StepDecay, CyclicLR)
+}
+
+
+def schedule_from_dict(data: dict[str, Any]) -> Schedule:
+    """Rebuild any schedule from its ``to_dict()`` output (the inverse of ``to_dict``).
+
+    Args:
+        data: A mapping with ``kind`` (one of ``SCHEDULE_KINDS``) and the constructor arguments.
+
+    Returns:
+        The schedule; invalid values raise ValueError naming the field.
+
+    Example:
+        >>> s = OneCycle(max_lr=0.1, total_steps=1000)
+        >>> schedule_from_dict(s.to_dict()) == s
+        True
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"a schedule must be a JSON object; received {type(data).__name__}: {data!r:.80}")
+    kind = data.get("kind")
+    if kind not in SCHEDULE_KINDS:
+        raise ValueError(f"kind must be one of {sorted(SCHEDULE_KINDS)}; received kind={kind!r}")
+    args = {k: v for k, v in data.items() if k != "kind"}
+    try:
+        return SCHEDULE_KINDS[kind](**args)
+    except TypeError as exc:  # unknown or missing field
+        raise ValueError(f"invalid fields for a {kind!r} schedule: {exc}") from None
+
+
+def steps_per_epoch(num_samples: int, batch_size: int, drop_remainder: bool = False) -> int:
+    """Batches per epoch, as ``tf.data``'s ``batch(batch_size, drop_remainder)`` yields them.
+
+    Example:
+        >>> steps_per_epoch(1000, 128), steps_per_epoch(1000, 128, drop_remainder=True)
+        (8, 7)
+    """
+    num_samples = _check_int("num_samples", num_samples, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    steps = num_samples // batch_size if drop_remainder else math.ceil(num_samples / batch_size)
+    if steps < 1:
+        raise ValueError(
+            f"batch_size must be <= num_samples with drop_remainder=True; received batch_size={batch_size}, "
+            f"num_samples={num_samples}"
+        )
+    return steps
+
+
+def total_steps_for(num_samples: int, batch_size: int, epochs: int, drop_remainder: bool = False) -> int:
+    """Optimizer steps in a run: ``epochs * steps_per_epoch(...)`` (step per batch, not per epoch).
+
+    Example:
+        >>> total_steps_for(num_samples=1797, batch_size=64, epochs=10)
+        290
+    """
+    epochs = _check_int("epochs", epochs, 1)
+    return epochs * steps_per_epoch(num_samples, batch_size, drop_remainder)
