@@ -15,7 +15,7 @@ or fastai's ``fit_one_cycle`` (``convention="fastai"``, built with
 Example:
     >>> import numpy as np
     >>> s = OneCycle(max_lr=0.1, total_steps=100)
-    >>> float(s.lr(0))  # max_lr / div_factor
+    >>> round(float(s.lr(0)), 12)  # max_lr / div_factor
     0.004
     >>> round(float(s.lr(29)), 6), round(float(s.momentum(29)), 6)  # the peak
     (0.1, 0.85)
@@ -290,7 +290,7 @@ class OneCycle(Schedule):
 
         Example:
             >>> s = OneCycle.fastai(1e-2, 100)
-            >>> float(s.lr(0)), round(s.min_lr, 12)
+            >>> round(float(s.lr(0)), 12), round(s.min_lr, 12)
             (0.0004, 1e-07)
         """
         div = _check_at_least_one("div", div)

@@ -1,0 +1,78 @@
+"""``superconv schedule``: summary, CSV and JSON outputs, errors naming the flag and value."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from superconv import OneCycle
+from superconv.cli import main
+
+
+def test_csv_has_every_step_with_schedule_values(tmp_path, capsys):
+    out = tmp_path / "curve.csv"
+    assert main(["schedule", "--max-lr", "0.1", "--total-steps", "1000", "--csv", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "onecycle schedule over 1000 steps" in text
+    assert "peak 0.1 at step 299" in text and "final 4e-07" in text
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 1000 and list(rows[0]) == ["step", "lr", "momentum"]
+    expected = OneCycle(max_lr=0.1, total_steps=1000)
+    steps = np.array([int(r["step"]) for r in rows])
+    np.testing.assert_allclose([float(r["lr"]) for r in rows], expected.lr(steps), rtol=1e-15)
+    np.testing.assert_allclose([float(r["momentum"]) for r in rows], expected.momentum(steps), rtol=1e-15)
+
+
+def test_step_budget_from_epochs_and_json_summary(capsys):
+    argv = ["schedule", "--max-lr", "0.5", "--epochs", "10", "--samples", "1797", "--batch-size", "64",
+            "--convention", "fastai", "--json"]
+    assert main(argv) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["total_steps"] == 290
+    assert info["schedule"]["convention"] == "fastai"
+    assert info["final_lr"] == pytest.approx(OneCycle.fastai(0.5, 290).lr(289), rel=1e-12)
+    assert info["initial_lr"] == pytest.approx(0.5 / 25)
+
+
+def test_config_file_round_trip(tmp_path, capsys):
+    cfg = tmp_path / "s.json"
+    cfg.write_text(json.dumps(OneCycle(max_lr=0.2, total_steps=48, three_phase=True, pct_start=0.25).to_dict()))
+    assert main(["schedule", "--config", str(cfg), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["phase_ends"] == [11, 22] and info["peak_lr"] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--max-lr", "0.1", "--total-steps", "1000", "--pct-start", "1.3"], "pct_start must be in (0, 1); received pct_start=1.3"),
+        (["--max-lr", "-1", "--total-steps", "10"], "max_lr must be > 0; received max_lr=-1.0"),
+        (["--max-lr", "nan", "--total-steps", "10"], "max_lr must be a finite number; received max_lr=nan"),
+        (["--max-lr", "0.1"], "give --total-steps, or --epochs with --samples and --batch-size"),
+        (["--total-steps", "10"], "--max-lr is required"),
+        (["--max-lr", "0.1", "--epochs", "2", "--samples", "10", "--batch-size", "0"],
+         "batch_size must be an integer >= 1; received batch_size=0"),
+    ],
+)
+def test_invalid_flags_exit_2_with_a_clear_message(argv, message, capsys):
+    assert main(["schedule", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("superconv schedule: error: ") and message in err
+
+
+def test_bad_config_file_is_reported(tmp_path, capsys):
+    cfg = tmp_path / "bad.json"
+    cfg.write_text("{not json")
+    assert main(["schedule", "--config", str(cfg)]) == 2
+    assert "is not a readable JSON file" in capsys.readouterr().err
+
+
+def test_console_entry_point_runs_as_module():
+    out = subprocess.run([sys.executable, "-m", "superconv", "schedule", "--max-lr", "0.3", "--total-steps", "100"],
+                         capture_output=True, text=True, check=True)
+    assert "peak 0.3 at step 29" in out.stdout
