@@ -1,0 +1,166 @@
+"""Smoothing, decimation and the training-curve figure builders (pure, fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from superconv import Constant, OneCycle, StepDecay
+from superconv.plots_training import (
+    batch_figure,
+    epoch_figure,
+    gap_figure,
+    race_figure,
+    run_colors,
+    schedules_figure,
+)
+from superconv.smoothing import decimate, ema
+
+
+# ----------------------------------------------------------------------------- smoothing
+def test_ema_matches_hand_computed_bias_corrected_values():
+    # beta=0.9: avg1 = 0.1*1 = 0.1 -> /0.1 = 1 ; avg2 = 0.09 + 0.3 = 0.39 -> /0.19 ; avg3 = 0.351 + 0.2 = 0.551 -> /0.271
+    out = ema([1.0, 3.0, 2.0], beta=0.9)
+    np.testing.assert_allclose(out, [1.0, 0.39 / 0.19, 0.551 / 0.271], rtol=1e-12)
+
+
+def test_ema_equals_the_fastai_lr_finder_recurrence_on_random_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 0.5, size=500)
+    beta, avg, ref = 0.98, 0.0, []
+    for i, v in enumerate(x, start=1):
+        avg = beta * avg + (1 - beta) * v
+        ref.append(avg / (1 - beta**i))
+    np.testing.assert_allclose(ema(x, beta), ref, rtol=1e-12)
+
+
+def test_ema_of_a_constant_is_the_constant_from_the_first_point():
+    # Without the bias correction the first value would be 0.02 * 5 = 0.1.
+    np.testing.assert_allclose(ema(np.full(50, 5.0), 0.98), 5.0, rtol=1e-12)
+
+
+def test_ema_skips_non_finite_values_and_leaves_a_gap():
+    out = ema([1.0, np.inf, np.nan, 3.0], beta=0.5)
+    assert np.isnan(out[1]) and np.isnan(out[2])
+    # the average carries over the gap: avg = 0.5, then 0.25 + 1.5 = 1.75 over 1 - 0.25
+    assert out[0] == 1.0 and out[3] == pytest.approx(1.75 / 0.75)
+
+
+def test_ema_reduces_noise():
+    rng = np.random.default_rng(1)
+    x = 1.0 + rng.normal(0, 0.3, size=2000)
+    assert np.std(ema(x, 0.98)[200:]) < 0.3 * np.std(x)
+
+
+@pytest.mark.parametrize("beta", [1.0, -0.1, 2, "x"])
+def test_ema_rejects_bad_beta_naming_it(beta):
+    with pytest.raises(ValueError, match=r"beta must be .*received beta="):
+        ema([1.0, 2.0], beta)
+
+
+def test_ema_rejects_2d_input():
+    with pytest.raises(ValueError, match=r"values must be 1-D; received an array of shape \(2, 2\)"):
+        ema([[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_decimate_keeps_ends_and_budget():
+    idx = decimate(100_000, 2000)
+    assert len(idx) == 2000 and idx[0] == 0 and idx[-1] == 99_999
+    assert np.all(np.diff(idx) > 0)
+    assert decimate(0, 10).tolist() == []
+    with pytest.raises(ValueError, match="max_points must be an integer >= 2; received max_points=1"):
+        decimate(10, 1)
+
+
+# ----------------------------------------------------------------------------- figures
+def batches(n: int, lr: float = 0.1) -> pd.DataFrame:
+    steps = np.arange(n)
+    return pd.DataFrame({"step": steps, "epoch": steps // 10, "loss": 2.0 / (1 + steps), "lr": np.full(n, lr),
+                         "momentum": np.full(n, 0.9)})
+
+
+def epochs(val_acc: list[float]) -> pd.DataFrame:
+    n = len(val_acc)
+    return pd.DataFrame({"epoch": range(n), "train_loss": np.linspace(1, 0.2, n), "train_acc": np.linspace(0.5, 0.99, n),
+                         "val_loss": np.linspace(1.1, 0.4, n), "val_acc": val_acc, "seconds": [1.0] * n})
+
+
+def by_name(fig):
+    return {t.name: t for t in fig.data}
+
+
+def test_batch_figure_raw_smoothed_applied_and_planned_traces():
+    sched = OneCycle(max_lr=0.5, total_steps=40)
+    fig = batch_figure({"1cycle": batches(25, 0.3), "constant": batches(10, 0.05)}, planned={"1cycle": sched})
+    t = by_name(fig)
+    assert list(t["1cycle loss"].y) == pytest.approx((2.0 / (1 + np.arange(25))).tolist())
+    assert list(t["1cycle loss (smoothed)"].y) == pytest.approx(ema(2.0 / (1 + np.arange(25))).tolist())
+    assert list(t["constant lr"].y) == [0.05] * 10
+    # the planned curve covers the whole run, so the chart shows where the LR is heading
+    assert list(t["1cycle lr planned"].x) == list(range(40))
+    assert max(t["1cycle lr planned"].y) == pytest.approx(0.5)
+    assert list(t["1cycle momentum planned"].y) == pytest.approx(sched.momentum(np.arange(40)).tolist())
+    assert "constant lr planned" not in t
+    # one colour per run across its traces; panels: loss on y, lr on y2, momentum on y3
+    assert t["1cycle lr"].line.color == t["1cycle loss (smoothed)"].line.color != t["constant lr"].line.color
+    assert (t["1cycle loss"].yaxis, t["1cycle lr"].yaxis, t["1cycle momentum"].yaxis) == ("y", "y2", "y3")
+    assert fig.layout.xaxis3.title.text == "step (batch)"
+
+
+def test_batch_figure_decimates_long_curves_after_smoothing():
+    fig = batch_figure({"a": batches(10_000)}, max_points=500)
+    t = by_name(fig)
+    assert len(t["a loss"].x) == 500 and t["a loss"].x[-1] == 9999
+    full = ema(2.0 / (1 + np.arange(10_000)))
+    assert t["a loss (smoothed)"].y[-1] == pytest.approx(full[-1])
+
+
+def test_batch_figure_handles_an_empty_run_and_nan_losses():
+    b = batches(4)
+    b.loc[2, "loss"] = np.nan
+    fig = batch_figure({"queued": batches(0), "diverging": b}, show_raw=True, log_loss=True)
+    t = by_name(fig)
+    assert list(t["queued loss (smoothed)"].y) == []
+    assert t["diverging loss"].y[2] is None
+    assert fig.layout.yaxis.type == "log"
+    assert "bdata" not in fig.to_json()  # plain lists: readable data in the page JSON and the browser
+
+
+def test_epoch_figure_counts_epochs_from_one_and_draws_the_target():
+    fig = epoch_figure({"a": epochs([0.5, 0.8, 0.9])}, target=0.85)
+    t = by_name(fig)
+    assert list(t["a val acc"].x) == [1, 2, 3] and list(t["a val acc"].y) == [0.5, 0.8, 0.9]
+    assert t["a val loss"].yaxis == "y" and t["a val acc"].yaxis == "y2"
+    assert [s.y0 for s in fig.layout.shapes] == [0.85]
+
+
+def test_gap_figure_values():
+    e = epochs([0.5, 0.6, 0.7])
+    t = by_name(gap_figure({"a": e}))
+    np.testing.assert_allclose(t["a loss gap"].y, (e["val_loss"] - e["train_loss"]).to_numpy())
+    np.testing.assert_allclose(t["a accuracy gap"].y, (e["train_acc"] - e["val_acc"]).to_numpy())
+
+
+def test_race_figure_marks_the_epoch_reaching_the_target():
+    table = pd.DataFrame({"schedule": ["1cycle", "constant"], "val_acc_by_epoch": [[0.7, 0.96, 0.97], [0.6, 0.8, 0.9]],
+                          "epochs_to_target": pd.Series([2, None], dtype=object)})
+    fig = race_figure(table, target=0.95)
+    t = by_name(fig)
+    assert list(t["1cycle"].y) == [0.7, 0.96, 0.97]
+    assert list(t["1cycle reaches 95%"].x) == [2] and list(t["1cycle reaches 95%"].y) == [0.96]
+    assert "constant reaches 95%" not in t
+    assert fig.layout.font.size == 18
+
+
+def test_schedules_figure_puts_lanes_on_a_percent_axis():
+    fig = schedules_figure({"1cycle": OneCycle(1.0, 100), "step": StepDecay(0.1, 101), "c": Constant(0.05, 101)})
+    t = by_name(fig)
+    assert t["1cycle"].x[0] == 0.0 and t["1cycle"].x[-1] == 100.0
+    assert max(t["1cycle"].y) == pytest.approx(1.0)
+    assert sorted(set(t["step"].y)) == pytest.approx([0.001, 0.01, 0.1])
+
+
+def test_run_colors_are_distinct_for_twenty_runs():
+    colors = run_colors([f"r{i}" for i in range(20)])
+    assert len(set(colors.values())) == 20
