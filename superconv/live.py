@@ -1,0 +1,121 @@
+"""Live views of runs in the store: incremental metric polling and the planned schedule of a run.
+
+Pure helpers for the dashboard's live charts (no Streamlit, no TensorFlow). A :class:`LiveMetrics`
+keeps each run's per-batch frame and asks the store only for the steps it has not seen yet, so a
+chart refreshed a few times a second costs one small query per running run.
+
+Example:
+    >>> import os, tempfile
+    >>> from superconv.store import BatchRow, RunStore
+    >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+    >>> rid = store.create_run({"epochs": 2}, name="a")
+    >>> live = LiveMetrics()
+    >>> store.add_batches(rid, [BatchRow(0, 0, 2.0, 0.1, 0.9)])
+    1
+    >>> len(live.batches(store, rid))
+    1
+    >>> store.add_batches(rid, [BatchRow(1, 0, 1.5, 0.1, 0.9), BatchRow(2, 1, 1.2, 0.1, 0.9)])
+    2
+    >>> live.batches(store, rid)["loss"].tolist()
+    [2.0, 1.5, 1.2]
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping
+
+import pandas as pd
+
+from superconv.schedules import Schedule, schedule_from_dict
+
+
+class LiveMetrics:
+    """Per-run cache of per-batch metrics, extended with only the new steps on each poll (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[str, int], pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def batches(self, store: Any, run_id: int) -> pd.DataFrame:
+        """The run's per-batch frame (``step, epoch, loss, lr, momentum``), fetching new steps only."""
+        key = (str(store.path), int(run_id))
+        with self._lock:
+            cached = self._frames.get(key)
+        since = int(cached["step"].iloc[-1]) if cached is not None and len(cached) else None
+        new = store.batch_metrics(run_id, since_step=since)
+        if cached is None or not len(cached):
+            frame = new
+        elif len(new):
+            frame = pd.concat([cached, new], ignore_index=True)
+        else:
+            frame = cached
+        with self._lock:
+            self._frames[key] = frame
+        return frame
+
+    def forget(self, store: Any, run_id: int) -> None:
+        """Drop a run's cached frame (after deleting the run)."""
+        with self._lock:
+            self._frames.pop((str(store.path), int(run_id)), None)
+
+
+def steps_per_epoch_seen(batches: pd.DataFrame) -> int | None:
+    """Steps in the first epoch, once the run has moved past it (None before).
+
+    Example:
+        >>> steps_per_epoch_seen(pd.DataFrame({"step": [0, 1, 2, 3], "epoch": [0, 0, 1, 1]}))
+        2
+        >>> steps_per_epoch_seen(pd.DataFrame({"step": [0, 1], "epoch": [0, 0]})) is None
+        True
+    """
+    if not len(batches) or batches["epoch"].isna().all():
+        return None
+    epochs = batches["epoch"].dropna().astype(int)
+    first = int(epochs.min())
+    if int(epochs.max()) == first:
+        return None
+    return int((epochs == first).sum())
+
+
+def planned_schedule(config: Mapping[str, Any], batches: pd.DataFrame | None = None, *,
+                     total_steps: int | None = None) -> Schedule | None:
+    """The schedule a run follows, stretched to the run's length.
+
+    The length is ``total_steps`` when given, else ``epochs`` times the steps of the first epoch
+    once it is complete (the engine stretches every schedule to the run's exact step count).
+
+    Returns:
+        The schedule, or None while the length is unknown or the config has no valid schedule.
+
+    Example:
+        >>> cfg = {"epochs": 3, "schedule": {"kind": "constant", "lr": 0.1}}
+        >>> b = pd.DataFrame({"step": [0, 1, 2], "epoch": [0, 0, 1]})
+        >>> planned_schedule(cfg, b).total_steps
+        6
+        >>> planned_schedule(cfg, b.iloc[:2]) is None
+        True
+    """
+    if total_steps is None:
+        per_epoch = steps_per_epoch_seen(batches) if batches is not None else None
+        epochs = config.get("epochs")
+        if per_epoch is None or not epochs:
+            return None
+        total_steps = int(per_epoch) * int(epochs)
+    try:
+        return schedule_from_dict({**dict(config.get("schedule") or {}), "total_steps": int(total_steps)})
+    except (ValueError, TypeError):
+        return None
+
+
+def run_label(record: Mapping[str, Any]) -> str:
+    """Chart label of a run: ``"#id name"`` (or ``"#id <schedule kind>"`` without a name).
+
+    Example:
+        >>> run_label({"id": 3, "name": "fast", "config": {}})
+        '#3 fast'
+        >>> run_label({"id": 4, "name": "", "config": {"schedule": {"kind": "onecycle"}}})
+        '#4 onecycle'
+    """
+    name = record.get("name") or (record.get("config") or {}).get("schedule", {}).get("kind", "run")
+    return f"#{record['id']} {name}"
