@@ -1,0 +1,435 @@
+"""Run store: one SQLite file shared by the dashboard, the CLI and the training workers.
+
+The store is the single source of truth for runs: their config, status, per-batch and
+per-epoch metrics. It uses WAL journaling (readers never block the writer) and a busy
+timeout, opens a short-lived connection per call (safe from any thread or process) and
+writes metrics in batches (one transaction per call of :meth:`RunStore.add_batches`).
+
+No TensorFlow here: the dashboard reads the store without importing it.
+
+Example:
+    >>> import tempfile, os
+    >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+    >>> rid = store.create_run({"dataset": "digits"}, name="demo")
+    >>> store.add_batches(rid, [BatchRow(0, 0, 2.3, 0.004, 0.95), BatchRow(1, 0, 2.1, 0.01, 0.94)])
+    2
+    >>> store.batch_metrics(rid)["loss"].tolist()
+    [2.3, 2.1]
+    >>> store.get_run(rid)["status"]
+    'queued'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+
+import pandas as pd
+
+STATUSES = ("queued", "running", "finished", "diverged", "cancelled", "failed", "interrupted")
+ACTIVE_STATUSES = ("queued", "running")
+TERMINAL_STATUSES = ("finished", "diverged", "cancelled", "failed", "interrupted")
+
+BATCH_COLUMNS = ["step", "epoch", "loss", "lr", "momentum"]
+EPOCH_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+RUN_COLUMNS = ["id", "name", "kind", "group", "status", "created_at", "started_at", "finished_at",
+               "device", "error", "dataset", "model", "optimizer", "epochs", "batch_size",
+               "final_train_loss", "final_val_loss", "final_val_acc", "config"]
+
+
+class BatchRow(NamedTuple):
+    """One optimizer step: the TRUE loss of that batch and the LR/momentum applied to it."""
+
+    step: int
+    epoch: int | None
+    loss: float
+    lr: float
+    momentum: float
+
+
+class EpochRow(NamedTuple):
+    """End-of-epoch metrics (``val_*`` are NaN when a run has no validation data)."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'train',
+    grp TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'queued',
+    config TEXT NOT NULL,
+    error TEXT,
+    device TEXT,
+    final TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    pid INTEGER,
+    host TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS batch_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    epoch INTEGER,
+    loss REAL,
+    lr REAL,
+    momentum REAL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS epoch_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    train_loss REAL,
+    train_acc REAL,
+    val_loss REAL,
+    val_acc REAL,
+    seconds REAL,
+    PRIMARY KEY (run_id, epoch)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_kind_group ON runs(kind, grp);
+"""
+
+
+def default_store_path() -> Path:
+    """Where the run store lives: ``$SUPERCONV_STORE``, else ``$SUPERCONV_HOME/runs.sqlite``,
+    else ``runs.sqlite`` in the platform's user data directory.
+
+    Example:
+        >>> default_store_path().name
+        'runs.sqlite'
+    """
+    if os.environ.get("SUPERCONV_STORE"):
+        return Path(os.environ["SUPERCONV_STORE"]).expanduser()
+    if os.environ.get("SUPERCONV_HOME"):
+        return Path(os.environ["SUPERCONV_HOME"]).expanduser() / "runs.sqlite"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("superconv")) / "runs.sqlite"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _clean(value: Any) -> float | None:
+    """A float for SQLite: NaN becomes NULL (read back as NaN); inf is stored as is."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _as_tuple(row: Any, columns: Sequence[str]) -> tuple:
+    if isinstance(row, Mapping):
+        return tuple(row.get(c) for c in columns)
+    values = tuple(row)
+    if len(values) != len(columns):
+        raise ValueError(f"a metrics row needs {len(columns)} values {columns}; received {values!r:.120}")
+    return values
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True when process ``pid`` runs on this machine (a zombie counts as dead).
+
+    Example:
+        >>> pid_alive(os.getpid()), pid_alive(None)
+        (True, False)
+    """
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    try:
+        with open(f"/proc/{int(pid)}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+class RunStore:
+    """SQLite run store (see the module docstring).
+
+    Args:
+        path: The database file; default :func:`default_store_path`. Created with its folder.
+        timeout: Seconds a call waits for a lock held by another writer (busy timeout).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 30.0):
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self.timeout = float(timeout)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ plumbing
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        try:
+            con.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            con.execute("PRAGMA foreign_keys=ON")
+            con.execute("PRAGMA synchronous=NORMAL")
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _require(self, con: sqlite3.Connection, run_id: int) -> None:
+        if con.execute("SELECT 1 FROM runs WHERE id=?", (int(run_id),)).fetchone() is None:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+
+    # ------------------------------------------------------------------ runs
+    def create_run(self, config: Mapping[str, Any], *, name: str = "", kind: str = "train", group: str = "",
+                   status: str = "queued") -> int:
+        """Record a new run (status ``queued``) and return its id."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {list(STATUSES)}; received status={status!r}")
+        blob = json.dumps(dict(config), default=str)
+        with self._transaction() as con:
+            cur = con.execute(
+                "INSERT INTO runs (name, kind, grp, status, config, created_at, pid, host) VALUES (?,?,?,?,?,?,?,?)",
+                (str(name or config.get("name", "") or ""), str(kind), str(group), status, blob, _now(),
+                 os.getpid(), socket.gethostname()),
+            )
+            return int(cur.lastrowid)
+
+    def set_status(self, run_id: int, status: str, *, error: str | None = None, device: str | None = None,
+                   final: Mapping[str, Any] | None = None, pid: int | None = None) -> None:
+        """Change a run's status; ``running`` stamps ``started_at``, terminal statuses ``finished_at``.
+
+        ``error``, ``device``, ``final`` (final metrics) and ``pid`` (the process now
+        responsible for the run) are stored when given.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {list(STATUSES)}; received status={status!r}")
+        sets, args = ["status=?"], [status]
+        if status == "running":
+            sets.append("started_at=COALESCE(started_at, ?)")
+            args.append(_now())
+        if status in TERMINAL_STATUSES:
+            sets.append("finished_at=?")
+            args.append(_now())
+        for column, value in (("error", error), ("device", device), ("pid", pid)):
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(value)
+        if pid is not None:
+            sets.append("host=?")
+            args.append(socket.gethostname())
+        if final is not None:
+            sets.append("final=?")
+            args.append(json.dumps({k: _clean(v) if isinstance(v, float) else v for k, v in final.items()}))
+        with self._transaction() as con:
+            self._require(con, run_id)
+            con.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, int(run_id)))
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        """A run's record: id, name, kind, group, status, config (dict), error, device, final (dict),
+        created_at, started_at, finished_at, pid, cancel_requested. KeyError if unknown."""
+        with self._connect() as con:
+            con.row_factory = sqlite3.Row
+            row = con.execute("SELECT * FROM runs WHERE id=?", (int(run_id),)).fetchone()
+        if row is None:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        return self._record(dict(row))
+
+    @staticmethod
+    def _record(row: dict[str, Any]) -> dict[str, Any]:
+        row["group"] = row.pop("grp")
+        row["config"] = json.loads(row["config"])
+        row["final"] = json.loads(row["final"]) if row.get("final") else {}
+        row["cancel_requested"] = bool(row["cancel_requested"])
+        return row
+
+    def status(self, run_id: int) -> str:
+        """A run's status (cheap; used when polling)."""
+        with self._connect() as con:
+            row = con.execute("SELECT status FROM runs WHERE id=?", (int(run_id),)).fetchone()
+        if row is None:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        return str(row[0])
+
+    def list_runs(self, kind: str | None = None, group: str | None = None) -> pd.DataFrame:
+        """All runs (newest first) as a DataFrame with :data:`RUN_COLUMNS`; filter by kind/group."""
+        query, args = "SELECT * FROM runs", []
+        where = []
+        if kind is not None:
+            where.append("kind=?")
+            args.append(kind)
+        if group is not None:
+            where.append("grp=?")
+            args.append(group)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY id DESC"
+        with self._connect() as con:
+            con.row_factory = sqlite3.Row
+            rows = [self._record(dict(r)) for r in con.execute(query, args).fetchall()]
+        records = []
+        for r in rows:
+            cfg, final = r["config"], r["final"]
+            records.append({
+                **{k: r[k] for k in ("id", "name", "kind", "group", "status", "created_at", "started_at",
+                                     "finished_at", "device", "error")},
+                **{k: cfg.get(k) for k in ("dataset", "model", "optimizer", "epochs", "batch_size")},
+                "final_train_loss": final.get("train_loss"),
+                "final_val_loss": final.get("val_loss"),
+                "final_val_acc": final.get("val_acc"),
+                "config": cfg,
+            })
+        return pd.DataFrame.from_records(records, columns=RUN_COLUMNS)
+
+    def delete_run(self, run_id: int) -> None:
+        """Remove a run and its metrics."""
+        with self._transaction() as con:
+            self._require(con, run_id)
+            con.execute("DELETE FROM batch_metrics WHERE run_id=?", (int(run_id),))
+            con.execute("DELETE FROM epoch_metrics WHERE run_id=?", (int(run_id),))
+            con.execute("DELETE FROM runs WHERE id=?", (int(run_id),))
+
+    # ------------------------------------------------------------------ metrics
+    def add_batches(self, run_id: int, rows: Iterable[Any]) -> int:
+        """Append per-batch rows (``BatchRow``, tuples in :data:`BATCH_COLUMNS` order or dicts) in one
+        transaction; returns how many were written. A step written twice keeps the last value."""
+        data = [(int(run_id), int(s), None if e is None else int(e), _clean(l), _clean(lr), _clean(m))
+                for s, e, l, lr, m in (_as_tuple(r, BATCH_COLUMNS) for r in rows)]
+        if not data:
+            return 0
+        with self._transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO batch_metrics VALUES (?,?,?,?,?,?)", data)
+        return len(data)
+
+    def add_epoch(self, run_id: int, row: Any) -> None:
+        """Store one ``EpochRow`` (or tuple/dict in :data:`EPOCH_COLUMNS` order)."""
+        e, tl, ta, vl, va, sec = _as_tuple(row, EPOCH_COLUMNS)
+        with self._transaction() as con:
+            con.execute("INSERT OR REPLACE INTO epoch_metrics VALUES (?,?,?,?,?,?,?)",
+                        (int(run_id), int(e), _clean(tl), _clean(ta), _clean(vl), _clean(va), _clean(sec)))
+
+    def batch_metrics(self, run_id: int, *, since_step: int | None = None) -> pd.DataFrame:
+        """Per-batch rows of a run ordered by step (``since_step``: only steps after it, for live polling)."""
+        query, args = "SELECT step, epoch, loss, lr, momentum FROM batch_metrics WHERE run_id=?", [int(run_id)]
+        if since_step is not None:
+            query += " AND step>?"
+            args.append(int(since_step))
+        with self._connect() as con:
+            rows = con.execute(query + " ORDER BY step", args).fetchall()
+        df = pd.DataFrame.from_records(rows, columns=BATCH_COLUMNS)
+        return df.astype({"step": "int64", "loss": "float64", "lr": "float64", "momentum": "float64"})
+
+    def epoch_metrics(self, run_id: int) -> pd.DataFrame:
+        """Per-epoch rows of a run ordered by epoch."""
+        with self._connect() as con:
+            rows = con.execute(f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epoch_metrics WHERE run_id=? ORDER BY epoch",
+                               (int(run_id),)).fetchall()
+        df = pd.DataFrame.from_records(rows, columns=EPOCH_COLUMNS)
+        return df.astype({c: "float64" for c in EPOCH_COLUMNS[1:]} | {"epoch": "int64"})
+
+    def export_csv(self, run_id: int, path: str | os.PathLike[str]) -> Path:
+        """Write a run's per-batch metrics as CSV; the epoch metrics fill the row of each epoch's last
+        step (empty elsewhere). Columns: step, epoch, loss, lr, momentum, train_loss, train_acc,
+        val_loss, val_acc, seconds. Returns the path."""
+        self.get_run(run_id)  # KeyError for an unknown run
+        batches = self.batch_metrics(run_id)
+        epochs = self.epoch_metrics(run_id)
+        extra = EPOCH_COLUMNS[1:]
+        last_step = batches.groupby("epoch")["step"].max().to_dict() if len(batches) else {}
+        by_epoch = {int(r.epoch): r for r in epochs.itertuples(index=False)}
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(BATCH_COLUMNS + extra)
+            for r in batches.itertuples(index=False):
+                epoch = None if pd.isna(r.epoch) else int(r.epoch)
+                row = [int(r.step), "" if epoch is None else epoch, r.loss, r.lr, r.momentum]
+                er = by_epoch.get(epoch) if epoch is not None and last_step.get(epoch) == r.step else None
+                row += [getattr(er, c) for c in extra] if er is not None else [""] * len(extra)
+                writer.writerow(["" if isinstance(v, float) and math.isnan(v) else v for v in row])
+        os.replace(tmp, path)
+        return path
+
+    # ------------------------------------------------------------------ liveness and cancel
+    def request_cancel(self, run_id: int) -> None:
+        """Flag a run for cancellation (the worker polls the flag); a queued run is cancelled at once."""
+        with self._transaction() as con:
+            self._require(con, run_id)
+            con.execute("UPDATE runs SET cancel_requested=1 WHERE id=?", (int(run_id),))
+            con.execute("UPDATE runs SET status='cancelled', finished_at=? WHERE id=? AND status='queued'",
+                        (_now(), int(run_id)))
+
+    def cancel_requested(self, run_id: int) -> bool:
+        """True once :meth:`request_cancel` was called for the run."""
+        with self._connect() as con:
+            row = con.execute("SELECT cancel_requested FROM runs WHERE id=?", (int(run_id),)).fetchone()
+        return bool(row and row[0])
+
+    def mark_interrupted(self) -> int:
+        """Mark ``running``/``queued`` runs whose owning process (on this host) is gone as ``interrupted``.
+
+        A run is owned by the process recorded in its ``pid`` (the submitter while queued, the
+        worker once running). Runs of live processes (e.g. a CLI run next to the dashboard) and
+        of other hosts are left alone. Returns how many runs were marked.
+        """
+        host = socket.gethostname()
+        with self._connect() as con:
+            rows = con.execute("SELECT id, pid, host FROM runs WHERE status IN ('running', 'queued')").fetchall()
+        dead = [rid for rid, pid, h in rows if (h in (None, host)) and not pid_alive(pid)]
+        if not dead:
+            return 0
+        with self._transaction() as con:
+            for rid in dead:
+                con.execute(
+                    "UPDATE runs SET status='interrupted', finished_at=?, "
+                    "error=COALESCE(error, 'the process running it stopped before it finished') "
+                    "WHERE id=? AND status IN ('running', 'queued')", (_now(), rid))
+        return len(dead)
+
+    def wait_for(self, run_id: int, statuses: Sequence[str] = TERMINAL_STATUSES, timeout: float | None = None,
+                 poll: float = 0.1) -> str:
+        """Poll until the run's status is one of ``statuses``; return it (TimeoutError after ``timeout`` s)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            status = self.status(run_id)
+            if status in statuses:
+                return status
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} still {status!r} after {timeout} s")
+            time.sleep(poll)

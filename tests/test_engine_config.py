@@ -1,0 +1,66 @@
+"""RunConfig validation: errors name the field and the value."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from superconv.config import RunConfig, load_run_config
+
+
+def test_defaults_and_round_trip():
+    cfg = load_run_config({})
+    assert (cfg.dataset, cfg.model, cfg.optimizer, cfg.epochs, cfg.batch_size) == ("digits", "mlp", "sgd", 10, 64)
+    assert "total_steps" not in cfg.schedule and cfg.schedule["kind"] == "onecycle"
+    again = RunConfig.model_validate(json.loads(json.dumps(cfg.model_dump())))
+    assert again == cfg
+    assert cfg.build_schedule(123).total_steps == 123
+
+
+def test_schedule_is_normalised():
+    cfg = load_run_config({"schedule": {"kind": "constant", "lr": 0.05, "total_steps": 7}})
+    assert cfg.schedule == {"kind": "constant", "lr": 0.05, "total_steps": 7, "momentum": 0.9}
+    assert cfg.build_schedule(50).lr([0, 49]).tolist() == [0.05, 0.05]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"epochs": 0}, "epochs must be >= 1; received epochs=0"),
+    ({"batch_size": 0}, "batch_size must be >= 1; received batch_size=0"),
+    ({"batch_size": "big"}, "batch_size must be an integer; received batch_size='big'"),
+    ({"weight_decay": -0.1}, "weight_decay must be >= 0.0; received weight_decay=-0.1"),
+    ({"val_fraction": 1.0}, "val_fraction must be < 1.0; received val_fraction=1.0"),
+    ({"dataset": "imagenet"}, "dataset must be one of [.*]; received dataset='imagenet'"),
+    ({"model": "vgg"}, "model must be one of ['cnn', 'mlp', 'resnet']; received model='vgg'"),
+    ({"optimizer": "lamb"}, "optimizer must be one of ['sgd', 'adam', 'adamw', 'rmsprop']; received optimizer='lamb'"),
+    ({"epoch": 3}, "unknown field 'epoch'"),
+    ({"schedule": {"kind": "onecycle", "max_lr": 0.1, "pct_start": 1.3}},
+     "schedule is invalid: pct_start must be in (0, 1); received pct_start=1.3"),
+    ({"schedule": {"kind": "warp"}}, "schedule is invalid: kind must be one of"),
+    ({"dataset": "csv"}, "csv_path is required when dataset='csv'"),
+    ({"optimizer": "adam", "nesterov": True}, "nesterov applies to optimizer='sgd' only"),
+])
+def test_errors_name_field_and_value(data, message):
+    with pytest.raises(ValueError) as info:
+        load_run_config(data)
+    text = str(info.value)
+    if "[.*]" in message:
+        head, tail = message.split("[.*]")
+        assert text.startswith(head) and text.endswith(tail)
+    else:
+        assert message in text
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(ValueError, match="cannot be read"):
+        load_run_config(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{epochs: 3")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        load_run_config(bad)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"epochs": 2, "optimizer": "ADAM"}))
+    cfg = load_run_config(good)
+    assert (cfg.epochs, cfg.optimizer) == (2, "adam")
+    with pytest.raises(ValueError, match="must be a JSON object; received list"):
+        load_run_config([1, 2])
