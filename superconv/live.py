@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from superconv.demo import epochs_to_target
 from superconv.schedules import Schedule, schedule_from_dict
 
 
@@ -119,3 +120,46 @@ def run_label(record: Mapping[str, Any]) -> str:
     """
     name = record.get("name") or (record.get("config") or {}).get("schedule", {}).get("kind", "run")
     return f"#{record['id']} {name}"
+
+
+OVERVIEW_COLUMNS = ["id", "name", "status", "dataset", "model", "optimizer", "schedule", "peak_lr", "epochs",
+                    "batch_size", "epochs_done", "best_val_acc", "final_val_acc", "epochs_to_target",
+                    "train_seconds", "created_at", "error"]
+
+
+def runs_overview(store: Any, *, target: float, kind: str = "train", group: str | None = None) -> pd.DataFrame:
+    """One row per run of the store: status, schedule, best and final validation accuracy, epochs to
+    ``target`` accuracy (1-based count, None if not reached) and training time (sum of epoch times).
+
+    Example:
+        >>> import os, tempfile
+        >>> from superconv.store import EpochRow, RunStore
+        >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+        >>> rid = store.create_run({"epochs": 2, "schedule": {"kind": "constant", "lr": 0.1}}, name="c")
+        >>> store.add_epoch(rid, EpochRow(0, 1.0, 0.6, 1.1, 0.55, 2.0))
+        >>> store.add_epoch(rid, EpochRow(1, 0.5, 0.9, 0.6, 0.91, 2.5))
+        >>> runs_overview(store, target=0.9)[["name", "best_val_acc", "epochs_to_target", "train_seconds"]].values.tolist()
+        [['c', 0.91, 2, 4.5]]
+    """
+    runs = store.list_runs(kind=kind, group=group)
+    rows = []
+    for _, r in runs.iterrows():
+        cfg = r["config"] or {}
+        sched = cfg.get("schedule") or {}
+        epochs = store.epoch_metrics(int(r["id"]))
+        acc = epochs["val_acc"].to_numpy(dtype=float) if len(epochs) else []
+        peak = sched.get("max_lr", sched.get("lr"))
+        rows.append({
+            "id": int(r["id"]), "name": r["name"], "status": r["status"], "dataset": cfg.get("dataset"),
+            "model": cfg.get("model"), "optimizer": cfg.get("optimizer"), "schedule": sched.get("kind"),
+            "peak_lr": None if peak is None else float(peak), "epochs": cfg.get("epochs"),
+            "batch_size": cfg.get("batch_size"), "epochs_done": len(epochs),
+            "best_val_acc": float(pd.Series(acc).max()) if len(acc) else None,
+            "final_val_acc": float(acc[-1]) if len(acc) else None,
+            "epochs_to_target": epochs_to_target(acc, target) if len(acc) else None,
+            "train_seconds": round(float(epochs["seconds"].sum()), 3) if len(epochs) else 0.0,
+            "created_at": r["created_at"], "error": r["error"],
+        })
+    table = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
+    table["epochs_to_target"] = pd.Series([r["epochs_to_target"] for r in rows], dtype=object)
+    return table
