@@ -19,6 +19,7 @@ from typing import Sequence
 # not import TensorFlow at module level.
 COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("superconv.commands.schedule", "print a schedule's summary and write its curve as CSV"),
+    "demo": ("superconv.commands.demo", "race 1cycle against tuned baselines (the class demo) and print the results"),
 }
 
 
