@@ -20,6 +20,7 @@ from typing import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("superconv.commands.schedule", "print a schedule's summary and write its curve as CSV"),
     "demo": ("superconv.commands.demo", "race 1cycle against tuned baselines (the class demo) and print the results"),
+    "lr-find": ("superconv.commands.lr_find", "LR range test: loss vs LR curve and every rule's suggestion"),
 }
 
 
