@@ -15,6 +15,8 @@ from superconv.device import DeviceInfo, probe_device
 # (script path, title, icon). The first entry is the landing page.
 PAGES: list[tuple[str, str, str]] = [
     ("pages/designer.py", "Schedule Designer", ":material/timeline:"),
+    ("pages/train_compare.py", "Train & Compare", ":material/monitoring:"),
+    ("pages/demo.py", "Class demo", ":material/school:"),
 ]
 
 

@@ -1,0 +1,59 @@
+"""Class demo page under AppTest: a tiny race trained by real workers, its table read from the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from superconv.demo import PRESETS, race_from_store, results_table
+from superconv.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "demo.py")
+
+
+def test_demo_page_explains_the_race_before_it_starts(monkeypatch):
+    monkeypatch.setenv("SUPERCONV_DEMO_PRESET", "tiny")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert at.selectbox(key="demo_preset").value == "tiny"
+    text = " ".join(m.value for m in at.markdown)
+    assert "The LR peak" in text and "late annihilation" in text and "How the baselines were chosen" in text
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"] for t in spec["data"]] == PRESETS["tiny"].labels
+    assert any("Start the race" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_demo_race_renders_the_results_table(monkeypatch):
+    monkeypatch.setenv("SUPERCONV_DEMO_PRESET", "tiny")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.number_input(key="demo_epochs_tiny").set_value(2)
+    at.button(key="demo_start").click().run()
+    store = RunStore()
+    group = at.session_state["demo_group"]
+    runs = store.list_runs(group=group)
+    assert sorted(runs["name"]) == ["1cycle · seed 0", "constant · seed 0", "step decay · seed 0"]
+    for run_id in runs["id"]:
+        assert store.wait_for(int(run_id), timeout=180) == "finished"
+    at.run()
+    at.run()
+    assert not at.exception
+    expected = results_table(race_from_store(store, group), target=PRESETS["tiny"].target_accuracy)
+    shown = at.dataframe(key="demo_table").value
+    assert shown["schedule"].tolist() == ["1cycle", "constant", "step decay"]
+    assert shown["epochs_done"].tolist() == [2, 2, 2]
+    assert shown["best_val_acc"].tolist() == pytest.approx(expected["best_val_acc"].tolist())
+    assert shown["final_val_acc"].tolist() == pytest.approx(expected["final_val_acc"].tolist())
+    race = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][1]
+    curves = {t["name"]: t["y"] for t in race["data"] if "reaches" not in t["name"]}
+    assert curves["1cycle"] == pytest.approx(expected.iloc[0]["val_acc_by_epoch"])
+    assert any("Results" == h.value for h in at.subheader)
+
+    # a new session (another browser, or back from another page) shows the same race
+    again = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert again.dataframe(key="demo_table").value["best_val_acc"].tolist() == pytest.approx(
+        expected["best_val_acc"].tolist())
