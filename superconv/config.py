@@ -64,6 +64,7 @@ class RunConfig(BaseModel):
         mixed_precision: float16 compute on a GPU; ignored (and recorded so) on a CPU.
         jit_compile: Compile the train step with XLA.
         nesterov: Nesterov momentum (SGD only).
+        shuffle: Reshuffle the training data every epoch (default); False keeps the file order.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -85,6 +86,7 @@ class RunConfig(BaseModel):
     mixed_precision: bool = False
     jit_compile: bool = False
     nesterov: bool = False
+    shuffle: bool = True
 
     @field_validator("dataset")
     @classmethod
