@@ -15,6 +15,7 @@ from superconv.device import DeviceInfo, probe_device
 # (script path, title, icon). The first entry is the landing page.
 PAGES: list[tuple[str, str, str]] = [
     ("pages/designer.py", "Schedule Designer", ":material/timeline:"),
+    ("pages/lr_finder.py", "LR Finder", ":material/search:"),
     ("pages/train_compare.py", "Train & Compare", ":material/monitoring:"),
     ("pages/demo.py", "Class demo", ":material/school:"),
 ]

@@ -43,8 +43,10 @@ __all__ = [
     "Suggestion",
     "aggregate_curves",
     "ema_smooth",
+    "job_configs",
     "lr_sequence",
     "minimum_div10",
+    "result_from_rows",
     "slide",
     "steepest",
     "suggest_all",
@@ -567,3 +569,54 @@ class LRFinder:
     def reset(self) -> None:
         """Restore the model and optimizer variables saved when the finder was created."""
         self._engine.restore(self._initial_state)
+
+
+# --------------------------------------------------------------------------- background jobs
+def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, values: Sequence[Any] = (),
+                dataset: str = "digits", model: str = "cnn", optimizer: str = "sgd", batch_size: int = 64,
+                weight_decay: float = 0.0, momentum: float = 0.9, start_lr: float = 1e-5, end_lr: float = 10.0,
+                num_iter: int = 100, mode: str = "exp", beta: float = 0.95, diverge_th: float = 5.0,
+                csv_path: str | None = None, max_samples: int | None = None) -> list[dict[str, Any]]:
+    """One job config per curve (seed x swept value) for the worker's ``lr_find`` job kind.
+
+    The run fields (dataset, model, optimizer, batch_size, weight_decay, seed) sit at the top level
+    like a training run's; the sweep's own settings under ``"lr_find"``, with the curve's ``label``.
+
+    Example:
+        >>> cfgs = job_configs(seeds=[0, 1], sweep_over="weight_decay", values=[0.0, 5e-4], num_iter=50)
+        >>> [(c["seed"], c["weight_decay"], c["lr_find"]["label"]) for c in cfgs]
+        [(0, 0.0, 'weight_decay=0'), (1, 0.0, 'weight_decay=0'), (0, 0.0005, 'weight_decay=0.0005'), (1, 0.0005, 'weight_decay=0.0005')]
+    """
+    lr_sequence(start_lr, end_lr, num_iter, mode)
+    _check_beta(beta)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed; received seeds=[]")
+    _int_at_least("batch_size", batch_size, 1)
+    if sweep_over not in (None, "weight_decay", "batch_size"):
+        raise ValueError(f"sweep_over must be 'weight_decay', 'batch_size' or None; received sweep_over={sweep_over!r}")
+    if sweep_over and not values:
+        raise ValueError(f"values must list at least one {sweep_over}; received values=[]")
+    groups = [(f"{sweep_over}={v:g}", {sweep_over: v}) for v in values] if sweep_over else [("", {})]
+    out = []
+    for label, override in groups:
+        for seed in dict.fromkeys(int(s) for s in seeds):
+            run = {"dataset": dataset, "model": model, "optimizer": optimizer, "batch_size": int(batch_size),
+                   "weight_decay": float(weight_decay), "seed": seed, "csv_path": csv_path}
+            run.update({k: (int(v) if k == "batch_size" else float(v)) for k, v in override.items()})
+            _int_at_least("batch_size", run["batch_size"], 1)
+            if not run["weight_decay"] >= 0:
+                raise ValueError(f"weight_decay must be >= 0; received weight_decay={run['weight_decay']!r}")
+            run["lr_find"] = {"start_lr": float(start_lr), "end_lr": float(end_lr), "num_iter": int(num_iter),
+                              "mode": mode, "beta": float(beta), "diverge_th": float(diverge_th),
+                              "momentum": float(momentum), "max_samples": max_samples, "label": label}
+            out.append(run)
+    return out
+
+
+def result_from_rows(config: dict[str, Any], lrs: Any, losses: Any, stop_reason: str = "") -> RangeTestResult:
+    """Rebuild a :class:`RangeTestResult` from a stored ``lr_find`` job (its config and batch rows)."""
+    lf = config.get("lr_find", {})
+    params = {k: config.get(k) for k in ("dataset", "model", "optimizer", "batch_size", "weight_decay", "seed")}
+    params.update({k: v for k, v in lf.items() if k != "label"})
+    return RangeTestResult(lrs=lrs, losses=losses, beta=lf.get("beta", 0.95), stop_reason=stop_reason or "completed",
+                           params=params, label=lf.get("label", ""))

@@ -315,3 +315,54 @@ def bands_by_label(results: list[RangeTestResult]) -> dict[str, Any]:
     for r in results:
         groups.setdefault(r.label, []).append(r)
     return {label: aggregate_curves(rs, label=label) for label, rs in groups.items() if min(len(r.lrs) for r in rs)}
+
+
+# --------------------------------------------------------------------------- worker job kind "lr_find"
+FLUSH_ROWS = 20
+FLUSH_SECONDS = 0.3
+
+
+def lr_find_job(run_id: int, store: Any, should_stop: Callable[[], bool]) -> None:
+    """Job kind ``lr_find`` (see :data:`superconv.worker.JOB_KINDS`): one range-test curve.
+
+    The run's config comes from :func:`superconv.lr_finder.job_configs`. Every batch becomes a
+    batch-metrics row (step, loss = raw batch loss, lr, momentum), written in small batches so the
+    dashboard can draw the curve live. A blow-up is the normal end of a range test, so the run ends
+    ``finished`` (or ``cancelled``) with the stop reason in its final record.
+    """
+    from superconv.store import BatchRow
+    from superconv.training import describe_devices
+
+    config = store.get_run(run_id)["config"]
+    lf = dict(config.get("lr_find") or {})
+    momentum = float(lf.get("momentum", 0.9))
+    rows: list[Any] = []
+    last_flush = [time.monotonic()]
+
+    def flush() -> None:
+        if rows:
+            store.add_batches(run_id, list(rows))
+            rows.clear()
+        last_flush[0] = time.monotonic()
+
+    def on_step(i: int, lr: float, loss: float) -> None:
+        rows.append(BatchRow(i, None, loss, lr, momentum))
+        if len(rows) >= FLUSH_ROWS or time.monotonic() - last_flush[0] >= FLUSH_SECONDS:
+            flush()
+
+    store.set_status(run_id, "running", device=describe_devices())
+    result = run_range_test(
+        dataset=config.get("dataset", "digits"), model=config.get("model", "cnn"),
+        optimizer=config.get("optimizer", "sgd"), batch_size=int(config.get("batch_size", 64)),
+        weight_decay=float(config.get("weight_decay", 0.0)), momentum=momentum, seed=int(config.get("seed", 0)),
+        csv_path=config.get("csv_path"), max_samples=lf.get("max_samples"),
+        start_lr=float(lf.get("start_lr", 1e-5)), end_lr=float(lf.get("end_lr", 10.0)),
+        num_iter=int(lf.get("num_iter", 100)), mode=lf.get("mode", "exp"), beta=float(lf.get("beta", 0.95)),
+        diverge_th=float(lf.get("diverge_th", 5.0)), label=lf.get("label", ""),
+        on_step=on_step, should_stop=should_stop)
+    flush()
+    sm = result.smoothed
+    final = {"stop_reason": result.stop_reason, "steps": result.num_iter_done, "seconds": round(result.seconds, 3),
+             "min_smoothed_loss": float(sm.min()) if sm.size else None,
+             "lr_at_min": float(result.lrs[int(sm.argmin())]) if sm.size else None}
+    store.set_status(run_id, "cancelled" if result.stop_reason == "cancelled" else "finished", final=final)
