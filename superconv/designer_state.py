@@ -117,6 +117,8 @@ class DesignerSettings:
                 f"total_steps must be <= {MAX_TOTAL_STEPS}; received total_steps={total} "
                 f"(epochs={self.epochs}, num_samples={self.num_samples}, batch_size={self.batch_size})"
             )
+        if self.convention == "fastai" and self.three_phase is True:
+            raise ValueError("three_phase=True is a PyTorch option; received three_phase=True with convention='fastai'")
         if self.convention == "fastai" and self.anneal != "cos":
             raise ValueError(
                 f"fastai's fit_one_cycle anneals with cosine only; received anneal={self.anneal!r} "

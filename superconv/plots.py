@@ -130,9 +130,8 @@ def schedule_points(schedule: Any, max_points: int = MAX_POINTS) -> tuple[np.nda
         grid = np.round(np.linspace(0, n - 1, max_points - len(edges))).astype(np.int64)
         steps = np.unique(np.concatenate([grid, edges[(edges >= 0) & (edges < n)], [0, n - 1]]))
         return steps, schedule.lr(steps), schedule.momentum(steps)
-    all_steps, lr, mom = schedule.curves()
-    keep = np.concatenate([bounds, bounds + 1])
-    idx = np.union1d(decimation_indices(lr, max_points // 2, keep), decimation_indices(mom, max_points // 2))
+    all_steps, lr, mom = schedule.curves()  # too many boundaries to keep them all: keep the extremes
+    idx = np.union1d(decimation_indices(lr, max_points // 2), decimation_indices(mom, max_points // 2))
     return all_steps[idx], lr[idx], mom[idx]
 
 
