@@ -167,3 +167,30 @@ def test_repeats_over_seeds_and_weight_decay_sweep_on_digits():
     np.testing.assert_allclose(band.mean, (results[0].smoothed[:n] + results[1].smoothed[:n]) / 2)
     assert np.all(band.low <= band.mean) and np.all(band.mean <= band.high)
     assert aggregate_curves(results[:2]).n_curves == 2
+
+
+def test_lr_find_job_writes_every_batch_to_the_store():
+    from superconv.lr_finder import job_configs, result_from_rows
+    from superconv.store import RunStore
+    from superconv.worker import run_job
+
+    store = RunStore()
+    (config,) = job_configs(dataset="digits", model="mlp", num_iter=25, start_lr=1e-4, end_lr=1.0, mode="linear",
+                            momentum=0.8, weight_decay=1e-4, seeds=[3])
+    run_id = store.create_run(config, kind="lr_find", group="g")
+    import signal
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert run_job(run_id, store) == 0  # the worker's own entry point, in this process
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    run = store.get_run(run_id)
+    assert run["status"] == "finished" and run["final"]["stop_reason"] in ("completed", "diverged")
+    df = store.batch_metrics(run_id)
+    assert df["step"].tolist() == list(range(run["final"]["steps"]))
+    np.testing.assert_allclose(df["lr"].to_numpy(), lr_sequence(1e-4, 1.0, 25, "linear")[:len(df)], rtol=1e-12)
+    assert np.all(df["momentum"].to_numpy() == 0.8)
+    r = result_from_rows(run["config"], df["lr"], df["loss"], run["final"]["stop_reason"])
+    assert r.params["seed"] == 3 and r.params["weight_decay"] == 1e-4 and r.params["num_iter"] == 25
+    assert run["final"]["min_smoothed_loss"] == pytest.approx(float(r.smoothed.min()), rel=1e-9)
