@@ -232,3 +232,30 @@ def test_rules_module_does_not_import_tensorflow():
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_figure_traces_band_markers_and_clipped_axis():
+    from superconv.plots import trace_array
+    from superconv.plots_lr import lr_finder_figure
+    import json
+
+    lrs = [1e-3, 1e-2, 1e-1, 1.0]
+    a = RangeTestResult(lrs, [2.0, 1.0, 0.5, 50.0], beta=0.0, label="wd=0")
+    b = RangeTestResult(lrs, [3.0, 2.0, 1.5, 80.0], beta=0.0, label="wd=0")
+    c = RangeTestResult(lrs, [2.5, 2.4, 2.0, 9.0], beta=0.0, label="wd=1e-4")
+    bands = [aggregate_curves([a, b], label="wd=0"), aggregate_curves([c], label="wd=1e-4")]
+    sugg = bands[0].suggestions(skip_start=0, skip_end=0)
+    fig = lr_finder_figure(bands, sugg, chosen_lr=0.05)
+    spec = json.loads(fig.to_json())
+    names = [t["name"] for t in spec["data"]]
+    assert names == ["wd=0 high", "wd=0 band", "wd=0", "wd=1e-4", "steepest", "minimum/10", "valley"]
+    data = {t["name"]: t for t in spec["data"]}
+    np.testing.assert_allclose(trace_array(data["wd=0"]["y"]), [2.5, 1.5, 1.0, 65.0])
+    np.testing.assert_allclose(trace_array(data["wd=0 band"]["y"]), [2.0, 1.0, 0.5, 50.0])
+    assert data["wd=0 band"]["fill"] == "tonexty"
+    assert trace_array(data["minimum/10"]["x"])[0] == pytest.approx(0.01)
+    assert spec["layout"]["xaxis"]["type"] == "log"
+    assert spec["layout"]["shapes"][0]["x0"] == 0.05  # the chosen max_lr
+    # y axis cut above the highest loss before the minimum (3.0), not at the blow-up (80)
+    lo, hi = spec["layout"]["yaxis"]["range"]
+    assert lo < 0.5 and 3.0 < hi < 5.0
