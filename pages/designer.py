@@ -114,10 +114,21 @@ def _on_paste() -> None:
     _load_config(ss.get(W + "import_text", ""), "pasted text")
 
 
+def _show_in_overlay(name: str) -> None:
+    names = list(ss.get(W + "compare_names", []))
+    ss[W + "compare_names"] = names if name in names else [*names, name]
+
+
 def _save_current(settings: DesignerSettings) -> None:
     name = (ss.get(W + "save_name") or "").strip() or f"1cycle {settings.max_lr:g}"
     ss.setdefault(SAVED_KEY, {})[name] = settings.schedule().to_dict()
+    _show_in_overlay(name)
     ss["designer_compare_msg"] = ("success", f"Saved {name!r}.")
+
+
+def _forget_saved() -> None:
+    ss[SAVED_KEY] = {}
+    ss[W + "compare_names"] = []
 
 
 def _add_baseline(total_steps: int) -> None:
@@ -134,6 +145,7 @@ def _add_baseline(total_steps: int) -> None:
         ss["designer_compare_msg"] = ("error", f"Baseline not added: {exc}")
         return
     ss.setdefault(SAVED_KEY, {})[label] = sched.to_dict()
+    _show_in_overlay(label)
     ss["designer_compare_msg"] = ("success", f"Added {label!r}.")
 
 
@@ -196,15 +208,14 @@ with controls:
         key=W + "max_lr", format_func=lambda v: f"{v:g}",
         help="The highest LR of the cycle. The LR finder suggests it; super-convergence uses a large one.",
     )
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.number_input("div_factor", min_value=1.0, step=5.0, key=W + "div_factor", format="%g",
                     help="Start LR = max_lr / div_factor (fastai's div).")
-    if fastai:
-        c2.number_input("div_final", min_value=1.0, step=1e4, key=W + "div_final", format="%g",
-                        help="fastai: final LR = max_lr / div_final.")
-    else:
-        c2.number_input("final_div_factor", min_value=1.0, step=1e3, key=W + "final_div_factor", format="%g",
-                        help="PyTorch: final LR = start LR / final_div_factor = max_lr / div_factor / final_div_factor.")
+    c2.number_input("final_div_factor", min_value=1.0, step=1e3, key=W + "final_div_factor", format="%g",
+                    disabled=fastai,
+                    help="PyTorch: final LR = start LR / final_div_factor = max_lr / div_factor / final_div_factor.")
+    c3.number_input("div_final", min_value=1.0, step=1e4, key=W + "div_final", format="%g", disabled=not fastai,
+                    help="fastai: final LR = max_lr / div_final.")
     st.slider("Warm-up fraction (pct_start)", 0.0, 1.0, step=0.01, key=W + "pct_start",
               help="Fraction of the steps spent raising the LR to max_lr.")
     st.slider("Momentum range (base at the LR peak, max at start and end)", 0.0, max(0.99, ss[W + "moms"][1]),
@@ -281,7 +292,9 @@ with compare:
     _show_msg("designer_compare_msg")
     saved = ss.get(SAVED_KEY, {})
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    shown = c1.multiselect("Schedules to compare", list(saved), default=list(saved), key=W + "compare_names")
+    if W + "compare_names" not in ss:
+        ss[W + "compare_names"] = list(saved)  # back from another page: show every saved schedule
+    shown = c1.multiselect("Schedules to compare", list(saved), key=W + "compare_names")
     include_current = c2.checkbox("Include the current schedule", value=True, key=W + "compare_current")
     curves = {name: schedule_from_dict(saved[name]) for name in shown if name in saved}
     if include_current:
@@ -290,9 +303,8 @@ with compare:
         st.plotly_chart(overlay_figure(curves, log_lr=log_lr), key="designer_overlay", config={"displaylogo": False})
     else:
         st.caption("Save a schedule or add a baseline to compare.")
-    if saved and st.button("Forget saved schedules", key=W + "clear_saved"):
-        ss[SAVED_KEY] = {}
-        st.rerun()
+    if saved:
+        st.button("Forget saved schedules", key=W + "clear_saved", on_click=_forget_saved)
 
 with export:
     st.markdown(
