@@ -259,3 +259,16 @@ def test_figure_traces_band_markers_and_clipped_axis():
     # y axis cut above the highest loss before the minimum (3.0), not at the blow-up (80)
     lo, hi = spec["layout"]["yaxis"]["range"]
     assert lo < 0.5 and 3.0 < hi < 5.0
+
+
+def test_page_and_cli_modules_do_not_import_tensorflow():
+    import ast
+
+    tree = ast.parse((ROOT / "pages" / "lr_finder.py").read_text())
+    modules = sorted({n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+                      and n.module.startswith("superconv")})
+    assert "superconv.jobs" in modules and "superconv.plots_lr" in modules
+    code = (f"import {', '.join(modules)}, superconv.commands.lr_find, sys; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]", out.stderr
