@@ -1,7 +1,8 @@
 """superconv: the 1cycle learning-rate policy and super-convergence, made visible.
 
 ``import superconv`` is light (numpy only). TensorFlow is imported only by the modules
-that train: :mod:`superconv.keras`, :mod:`superconv.training`, :mod:`superconv.lr_finder`.
+that train: :mod:`superconv.keras`, :mod:`superconv.training`, :mod:`superconv.lr_range_test`
+(and :class:`superconv.lr_finder.LRFinder` when it is used).
 
 Example:
     >>> import superconv
