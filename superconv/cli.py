@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("superconv.commands.schedule", "print a schedule's summary and write its curve as CSV"),
     "demo": ("superconv.commands.demo", "race 1cycle against tuned baselines (the class demo) and print the results"),
     "lr-find": ("superconv.commands.lr_find", "LR range test: loss vs LR curve and every rule's suggestion"),
+    "train": ("superconv.commands.train", "train one run from a JSON config (foreground, progress bar, run store)"),
+    "runs": ("superconv.commands.runs", "list the runs in the run store"),
 }
 
 

@@ -1,0 +1,56 @@
+"""List the runs in the run store (newest first), as a table or as JSON.
+
+The store is --store, else $SUPERCONV_STORE, else $SUPERCONV_HOME/runs.sqlite, else the user data dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+COLUMNS = ["id", "name", "kind", "group", "status", "dataset", "model", "optimizer", "epochs", "batch_size",
+           "final_val_acc", "final_val_loss", "device", "created_at"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", type=Path, help="run store file")
+    p.add_argument("--kind", help="only runs of this kind (train, lr_find, ...)")
+    p.add_argument("--group", help="only runs of this group")
+    p.add_argument("--json", action="store_true", help="print a JSON list (config and error included)")
+    p.add_argument("--limit", type=int, default=0, help="at most this many runs (0: all)")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from superconv.store import RunStore
+
+    if args.limit < 0:
+        raise ValueError(f"--limit must be >= 0; received --limit={args.limit}")
+    store = RunStore(args.store)
+    runs = store.list_runs(kind=args.kind, group=args.group)
+    if args.limit:
+        runs = runs.head(args.limit)
+    if args.json:
+        records = [{k: _plain(v) for k, v in rec.items()} for rec in runs.to_dict(orient="records")]
+        print(json.dumps(records, indent=2, default=str))
+        return 0
+    if runs.empty:
+        print(f"no runs in {store.path}")
+        return 0
+    table = runs[COLUMNS].copy()
+    table["final_val_acc"] = table["final_val_acc"].map(lambda v: "" if v is None or v != v else f"{v:.4f}")
+    table["final_val_loss"] = table["final_val_loss"].map(lambda v: "" if v is None or v != v else f"{v:.4f}")
+    table["created_at"] = table["created_at"].str.slice(0, 19).str.replace("T", " ")
+    print(table.fillna("").to_string(index=False))
+    print(f"{len(table)} run(s) in {store.path}")
+    return 0

@@ -1,0 +1,67 @@
+"""`superconv train` and `superconv runs` end to end in subprocesses (real training, real store)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from superconv.store import RunStore
+
+
+def _cli(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "superconv", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+
+
+@pytest.mark.slow
+def test_train_then_runs(tmp_path):
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"name": "tiny", "dataset": "spirals", "model": "mlp", "width": 16,
+                                  "epochs": 2, "batch_size": 100,
+                                  "schedule": {"kind": "onecycle", "max_lr": 0.3}}))
+    store_path = tmp_path / "runs.sqlite"
+    out = _cli("train", "--config", config, "--store", store_path)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.startswith("run 1 finished: epochs 2/2 train_loss ") and "val_acc" in last and "on CPU" in last
+    assert "step 24/24" in out.stderr and "epoch 2/2: train_loss" in out.stderr
+
+    store = RunStore(store_path)
+    run = store.get_run(1)
+    assert run["status"] == "finished" and run["name"] == "tiny" and run["config"]["epochs"] == 2
+    assert store.batch_metrics(1)["step"].tolist() == list(range(24))
+    val_acc = store.epoch_metrics(1)["val_acc"].iloc[-1]
+    assert f"val_acc {val_acc:.4f}" in last
+
+    listing = _cli("runs", "--store", store_path, "--json")
+    assert listing.returncode == 0, listing.stderr
+    records = json.loads(listing.stdout)
+    assert [(r["id"], r["name"], r["status"], r["dataset"]) for r in records] == [(1, "tiny", "finished", "spirals")]
+    assert records[0]["final_val_acc"] == pytest.approx(val_acc)
+    table = _cli("runs", env={"SUPERCONV_STORE": str(store_path)})
+    assert "tiny" in table.stdout and "finished" in table.stdout and "1 run(s) in" in table.stdout
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"epochs": 0}, "superconv train: error: epochs must be >= 1; received epochs=0"),
+    ({"optimizer": "lamb"}, "received optimizer='lamb'"),
+    ({"epoch": 3}, "unknown field 'epoch'"),
+])
+def test_train_invalid_config_exit_2(tmp_path, config, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(config))
+    out = _cli("train", "--config", path, "--store", tmp_path / "runs.sqlite")
+    assert out.returncode == 2 and message in out.stderr
+    assert RunStore(tmp_path / "runs.sqlite").list_runs().empty   # nothing half-written
+
+
+def test_train_missing_config_and_empty_runs(tmp_path):
+    out = _cli("train", "--config", tmp_path / "nope.json", "--store", tmp_path / "r.sqlite")
+    assert out.returncode == 2 and "cannot be read" in out.stderr
+    empty = _cli("runs", "--store", tmp_path / "r.sqlite")
+    assert empty.returncode == 0 and "no runs in" in empty.stdout
+    assert _cli("runs", "--store", tmp_path / "r.sqlite", "--json").stdout.strip() == "[]"
