@@ -363,9 +363,10 @@ def race_summary(table: pd.DataFrame, *, onecycle: str = "1cycle") -> dict[str, 
 def race_from_store(store: Any, group: str) -> list[RaceRun]:
     """Read a race's runs (``group``) back from a :class:`superconv.store.RunStore`.
 
-    Lane labels and seeds come from the run names (:func:`parse_run_name`).
+    Runs come in submission order (so lanes keep the preset's order); lane labels and seeds come
+    from the run names (:func:`parse_run_name`).
     """
-    runs = store.list_runs(group=group)
+    runs = store.list_runs(group=group).sort_values("id")  # submission order: lanes as in the preset
     out = []
     for _, row in runs.iterrows():
         run = store.get_run(int(row["id"]))

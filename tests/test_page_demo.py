@@ -43,7 +43,7 @@ def test_demo_race_renders_the_results_table(monkeypatch):
     at.run()
     assert not at.exception
     expected = results_table(race_from_store(store, group), target=PRESETS["tiny"].target_accuracy)
-    shown = at.dataframe(key="demo_table").value
+    shown = at.dataframe[0].value
     assert shown["schedule"].tolist() == ["1cycle", "constant", "step decay"]
     assert shown["epochs_done"].tolist() == [2, 2, 2]
     assert shown["best_val_acc"].tolist() == pytest.approx(expected["best_val_acc"].tolist())
@@ -55,5 +55,5 @@ def test_demo_race_renders_the_results_table(monkeypatch):
 
     # a new session (another browser, or back from another page) shows the same race
     again = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert again.dataframe(key="demo_table").value["best_val_acc"].tolist() == pytest.approx(
+    assert again.dataframe[0].value["best_val_acc"].tolist() == pytest.approx(
         expected["best_val_acc"].tolist())

@@ -80,7 +80,7 @@ def test_start_run_shows_growing_live_traces_then_cancel():
     at.button(key=f"tc_cancel_{run_id}").click().run()
     assert store.wait_for(run_id, timeout=60) == "cancelled"
     at.run()
-    table = at.dataframe(key="tc_table").value
+    table = at.dataframe[0].value
     row = table[table["id"] == run_id].iloc[0]
     assert row["status"] == "cancelled" and row["epochs_done"] < 40
 
@@ -102,7 +102,7 @@ def test_runs_persist_across_sessions_and_can_be_deleted_and_exported():
     epochs = store.epoch_metrics(run_id)
     acc = trace(chart_specs(other), f"#{run_id} constant 0.05 val acc")
     assert acc["y"] == pytest.approx(epochs["val_acc"].tolist())
-    row = other.dataframe(key="tc_table").value.iloc[0]
+    row = other.dataframe[0].value.iloc[0]
     assert row["best_val_acc"] == pytest.approx(epochs["val_acc"].max())
     assert row["status"] == "finished" and row["epochs_done"] == 2
 
