@@ -5,8 +5,8 @@ Never imports TensorFlow.
 
 Hand-off from other pages: set ``st.session_state["designer_max_lr"] = <float>`` (e.g. the LR
 finder's suggestion) and switch to this page; the designer starts from that max_lr and consumes
-the key. A ``?max_lr=...`` query parameter (any designer field, see
-``DesignerSettings.to_query_params``) does the same.
+the key. Opening the app with ``?max_lr=...`` (any designer field, see
+``DesignerSettings.to_query_params``) starts a new session from those settings.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from superconv.schedules import schedule_from_dict
 HANDOFF_KEY = "designer_max_lr"  # documented hand-off: another page sets it, the designer consumes it
 STATE_KEY = "designer_settings"  # last valid settings (survives page switches, which drop widget state)
 SAVED_KEY = "designer_saved"  # name -> schedule.to_dict() for the overlay
-LAST_QP_KEY = "designer_last_query"
 W = "designer_w_"  # widget key prefix
 
 ss = st.session_state
@@ -157,11 +156,11 @@ def _show_msg(key: str) -> None:
 
 # ------------------------------------------------------------------ state: link, hand-off, page switches
 url_error = None
-query = st.query_params.to_dict()
-if STATE_KEY not in ss or (query != ss.get(LAST_QP_KEY) and set(query) & set(DesignerSettings().to_query_params())):
-    # First visit, or a link / st.switch_page(query_params=...) carrying designer fields.
+if STATE_KEY not in ss:
+    # First run of this browser session: a shared link's query parameters set the schedule. (Later
+    # reruns ignore the URL: it only mirrors the controls, and can lag behind them mid-drag.)
     try:
-        _apply(settings_from_query_params(query, base=_current()))
+        _apply(settings_from_query_params(st.query_params.to_dict()))
     except ValueError as exc:
         url_error = str(exc)
         _apply(_current())
@@ -253,14 +252,14 @@ with preview:
                         key="designer_chart", config={"displaylogo": False})
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Start LR", f"{sched.initial_lr:.3g}")
-        m2.metric("Peak LR", f"{sched.max_lr:.3g}", f"at step {sched.phase_boundaries()[0]:,}", delta_color="off")
+        m2.metric("Peak LR", f"{sched.max_lr:.3g}", f"at step {sched.phase_boundaries()[0]:,}", delta_color="off",
+                  delta_arrow="off")
         m3.metric("Final LR", f"{sched.min_lr:.3g}")
         m4.metric("Steps", f"{sched.total_steps:,}")
         ss[STATE_KEY] = settings.to_dict()
         params = settings.to_query_params()
         if st.query_params.to_dict() != params:
             st.query_params.from_dict(params)
-        ss[LAST_QP_KEY] = params
     else:
         st.info("Fix the setting named in the error to see the schedule.")
 
