@@ -26,8 +26,10 @@ import csv
 import json
 import math
 import os
+import queue
 import socket
 import sqlite3
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -433,3 +435,72 @@ class RunStore:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} still {status!r} after {timeout} s")
             time.sleep(poll)
+
+
+class MetricsWriter:
+    """Writes a run's metrics from a background thread so training never waits on SQLite.
+
+    ``add_batches`` / ``add_epoch`` only enqueue; the thread writes everything queued so far in
+    one transaction, in order. ``close()`` drains the queue and re-raises a write error, if any.
+    Use as a context manager.
+
+    Example:
+        >>> import tempfile, os
+        >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+        >>> rid = store.create_run({})
+        >>> with MetricsWriter(store, rid) as writer:
+        ...     writer.add_batches([BatchRow(0, 0, 2.0, 0.1, 0.9)])
+        ...     writer.add_epoch(EpochRow(0, 2.0, 0.5, 2.1, 0.4, 1.0))
+        >>> len(store.batch_metrics(rid)), len(store.epoch_metrics(rid))
+        (1, 1)
+    """
+
+    def __init__(self, store: RunStore, run_id: int):
+        self.store, self.run_id = store, int(run_id)
+        self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"superconv-metrics-{run_id}", daemon=True)
+        self._thread.start()
+
+    def add_batches(self, rows: Iterable[Any]) -> None:
+        """Queue per-batch rows."""
+        self._queue.put(("batch", list(rows)))
+
+    def add_epoch(self, row: Any) -> None:
+        """Queue one epoch row (written after the batch rows queued before it)."""
+        self._queue.put(("epoch", row))
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            items = [self._queue.get()]
+            while True:  # take everything queued meanwhile: one transaction for all of it
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if items[-1] is None or None in items:
+                done = True
+            batches = [r for item in items if item and item[0] == "batch" for r in item[1]]
+            epochs = [item[1] for item in items if item and item[0] == "epoch"]
+            try:
+                if batches:
+                    self.store.add_batches(self.run_id, batches)
+                for row in epochs:
+                    self.store.add_epoch(self.run_id, row)
+            except BaseException as exc:  # noqa: BLE001 - reported by close()
+                self._error = exc
+
+    def close(self) -> None:
+        """Write everything queued, stop the thread, raise the first write error if there was one."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> "MetricsWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

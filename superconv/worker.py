@@ -34,7 +34,7 @@ import time
 import traceback
 from typing import Callable
 
-from superconv.store import RunStore
+from superconv.store import MetricsWriter, RunStore
 
 JOB_KINDS: dict[str, str] = {
     "train": "superconv.worker:run_train_job",
@@ -66,13 +66,14 @@ def run_train_job(run_id: int, store: RunStore, should_stop: Callable[[], bool])
     from superconv.training import train_run
 
     run = store.get_run(run_id)
-    result = train_run(
-        run["config"],
-        on_batch=lambda rows: store.add_batches(run_id, rows),
-        on_epoch=lambda row: store.add_epoch(run_id, row),
-        should_stop=should_stop,
-        on_start=lambda info: store.set_status(run_id, "running", device=info["device"]),
-    )
+    with MetricsWriter(store, run_id) as writer:  # SQLite writes off the training thread
+        result = train_run(
+            run["config"],
+            on_batch=writer.add_batches,
+            on_epoch=writer.add_epoch,
+            should_stop=should_stop,
+            on_start=lambda info: store.set_status(run_id, "running", device=info["device"]),
+        )
     store.set_status(run_id, result.status, error=result.error, device=result.device, final=result.final)
 
 

@@ -74,7 +74,7 @@ class Progress:
 
 def run(args: argparse.Namespace) -> int:
     from superconv.config import load_run_config
-    from superconv.store import RunStore
+    from superconv.store import MetricsWriter, RunStore
 
     cfg = load_run_config(args.config)            # ValueError -> exit 2, names the field and value
     if args.name is not None:
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     progress = Progress(enabled=not args.no_progress)
+    writer = MetricsWriter(store, run_id)  # SQLite writes off the training thread
     try:
         from superconv.training import enable_determinism, train_run
 
@@ -96,20 +97,22 @@ def run(args: argparse.Namespace) -> int:
             progress.start(info, cfg.epochs)
 
         def on_batch(rows: list[Any]) -> None:
-            store.add_batches(run_id, rows)
+            writer.add_batches(rows)
             progress.batch(rows)
 
         def on_epoch(row: Any) -> None:
-            store.add_epoch(run_id, row)
+            writer.add_epoch(row)
             progress.epoch(row)
 
         result = train_run(cfg, on_batch=on_batch, on_epoch=on_epoch, on_start=on_start,
                            should_stop=lambda: stop.is_set() or store.cancel_requested(run_id))
+        writer.close()
     except BaseException as exc:  # never leave the run 'running' in the store
         store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
+        writer.close()
     store.set_status(run_id, result.status, error=result.error, device=result.device, final=result.final)
 
     f = result.final
