@@ -51,11 +51,13 @@ class Progress:
         self.line(f"training on {info['device']}: {info['num_train']} samples, {self.total} steps")
 
     def batch(self, rows: list[Any]) -> None:
-        if not self.enabled or not rows or time.monotonic() - self._last < 0.1:
+        if not self.enabled or not rows:
             return
-        self._last = time.monotonic()
         r = rows[-1]
         done = r.step + 1
+        if time.monotonic() - self._last < 0.1 and done < self.total:  # the last step is always drawn
+            return
+        self._last = time.monotonic()
         filled = int(self.width * done / max(1, self.total))
         self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] step {done}/{self.total} "
                           f"epoch {r.epoch + 1}/{self.epochs} loss {r.loss:.4f} lr {r.lr:.3g} mom {r.momentum:.3f} ")
