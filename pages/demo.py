@@ -73,7 +73,10 @@ def race_preset(group: str) -> str | None:
 
 st.title("Super-convergence in one click")
 
-requested = st.query_params.get("preset") or os.environ.get("SUPERCONV_DEMO_PRESET") or DEFAULT_PRESET
+group = st.session_state.get("demo_group") or latest_race_group()
+# Preset shown: the URL's, the environment's, else the one of the race on screen, else the class demo.
+requested = (st.query_params.get("preset") or os.environ.get("SUPERCONV_DEMO_PRESET")
+             or (race_preset(group) if group else None) or DEFAULT_PRESET)
 names = list(PRESETS)
 c = st.columns([2, 1, 1])
 preset_name = c[0].selectbox("preset", names, index=names.index(requested) if requested in names else 0,
@@ -110,7 +113,6 @@ with st.expander("What to watch", expanded=True):
 """
     )
 
-group = st.session_state.get("demo_group") or latest_race_group()
 b = st.columns([1, 1, 3])
 if b[0].button("Start the race", type="primary", key="demo_start"):
     group = f"{GROUP_PREFIX}{preset.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -132,6 +134,10 @@ if b[1].button("Stop the race", key="demo_stop", disabled=not race_active):
         manager.cancel(int(run_id))
     st.rerun()
 b[2].caption(f"race `{group}` ({race_preset_name}), target accuracy {race_target:.0%}")
+
+
+def epochs_text(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
 def race_panel(group: str, target: float) -> None:
@@ -178,11 +184,11 @@ def race_panel(group: str, target: float) -> None:
         if s["onecycle_epochs"] is None:
             st.warning(f"1cycle did not reach {target:.0%} in this race.")
         elif s["baseline_epochs"] is None:
-            st.success(f"1cycle reached {target:.0%} in {s['onecycle_epochs']} epochs; no baseline reached it "
+            st.success(f"1cycle reached {target:.0%} in {epochs_text(s['onecycle_epochs'])}; no baseline reached it "
                        "within the budget.")
         else:
-            st.success(f"1cycle reached {target:.0%} in {s['onecycle_epochs']} epochs, the best baseline "
-                       f"({s['best_baseline']}) in {s['baseline_epochs']}; final accuracy difference "
+            st.success(f"1cycle reached {target:.0%} in {epochs_text(s['onecycle_epochs'])}, the best baseline "
+                       f"({s['best_baseline']}) in {epochs_text(s['baseline_epochs'])}; final accuracy difference "
                        f"{s['final_delta']:+.4f}.")
 
 
