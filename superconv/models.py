@@ -98,9 +98,12 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, *, seed
         A ``keras.Model`` mapping inputs to class probabilities (float32 softmax).
 
     Example:
-        >>> model = build_model("mlp", (8, 8, 1), 10, width=16)  # doctest: +SKIP
-        >>> model.output_shape  # doctest: +SKIP
-        (None, 10)
+        >>> build_model("cnn", (2,), 3)   # checked before TensorFlow is imported
+        Traceback (most recent call last):
+        ...
+        ValueError: model 'cnn' needs image input (height, width, channels); received input_shape=(2,) (use model='mlp' for vectors)
+
+        ``build_model("cnn", (28, 28, 1), 10).output_shape`` is ``(None, 10)``.
     """
     if name not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}; received model={name!r}")

@@ -107,6 +107,9 @@ def run_job(run_id: int, store: RunStore) -> int:
     if run["status"] != "queued":
         return 0  # cancelled (or taken) before this worker started
     stop = StopSignal(store, run_id, event=TERMINATE)
+    if stop():  # cancelled while this process was starting
+        store.set_status(run_id, "cancelled")
+        return 0
     store.set_status(run_id, "running", pid=os.getpid())
     try:
         resolve_kind(run["kind"])(run_id, store, stop)

@@ -65,7 +65,8 @@ def test_unknown_and_val_fraction():
 def test_module_import_does_not_import_tensorflow():
     import subprocess
 
-    code = "import sys, superconv.data, superconv.models, superconv.config, superconv.store; " \
+    code = "import sys, superconv.data, superconv.models, superconv.config, superconv.store, superconv.jobs, " \
+           "superconv.worker, superconv.commands.train, superconv.commands.runs; " \
            "print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

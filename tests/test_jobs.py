@@ -62,8 +62,7 @@ def test_cap_queues_and_cancel(tmp_path):
         done = len(jm.store.batch_metrics(long_id))
         assert 0 < done < 15000                               # stopped early, metrics kept
         assert jm.store.get_run(queued_id)["started_at"] is None
-        after = jm.submit(QUICK)                              # the slot is free again
-        assert jm.wait(after, timeout=120) == "finished"
+        assert jm.active() == []
     finally:
         jm.shutdown()
 
@@ -101,7 +100,7 @@ def test_restart_marks_orphaned_run_interrupted(tmp_path):
         assert jm.interrupted_on_start == 1
         run = jm.store.get_run(rid)
         assert run["status"] == "interrupted" and "stopped before it finished" in run["error"]
-        assert len(jm.store.epoch_metrics(rid)) >= 0 and len(jm.store.batch_metrics(rid)) >= 1
+        assert len(jm.store.batch_metrics(rid)) >= 1
     finally:
         jm.shutdown()
 

@@ -13,7 +13,7 @@ import sys
 import pandas as pd
 import pytest
 
-from superconv.store import BatchRow, EpochRow, RunStore, default_store_path
+from superconv.store import BatchRow, EpochRow, MetricsWriter, RunStore, default_store_path
 
 
 def test_default_path_follows_env(tmp_path, monkeypatch):
@@ -157,3 +157,19 @@ def test_concurrent_writers_and_reader(tmp_path):
         store.batch_metrics(a)  # reading while others write never fails
     assert [p.exitcode for p in procs] == [0, 0]
     assert len(store.batch_metrics(a)) == 200 and len(store.batch_metrics(b)) == 200
+
+
+def test_metrics_writer_keeps_order_and_reports_errors(tmp_path):
+    store = RunStore(tmp_path / "r.sqlite")
+    rid = store.create_run({})
+    with MetricsWriter(store, rid) as writer:
+        for k in range(100):
+            writer.add_batches([BatchRow(2 * k, k // 10, float(k), 0.1, 0.9), BatchRow(2 * k + 1, k // 10, 0.5, 0.1, 0.9)])
+            if k % 10 == 9:
+                writer.add_epoch(EpochRow(k // 10, 1.0, 0.5, 1.0, 0.5, 0.1))
+    assert store.batch_metrics(rid)["step"].tolist() == list(range(200))
+    assert store.epoch_metrics(rid)["epoch"].tolist() == list(range(10))
+    broken = MetricsWriter(store, 999)           # no such run: the foreign key refuses the rows
+    broken.add_batches([BatchRow(0, 0, 1.0, 0.1, 0.9)])
+    with pytest.raises(sqlite3.IntegrityError):
+        broken.close()

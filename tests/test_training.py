@@ -100,13 +100,16 @@ def test_same_seed_same_run_other_seed_differs():
     assert a != c
 
 
-def test_cnn_weight_decay_and_adamw_train():
+def test_cnn_weight_decay_adamw_and_mixed_precision_on_cpu():
     result, rows, _ = _collect({"dataset": "digits", "model": "cnn", "width": 8, "epochs": 2, "batch_size": 128,
                                 "optimizer": "adamw", "weight_decay": 0.01, "max_samples": 600,
+                                "mixed_precision": True,
                                 "schedule": {"kind": "onecycle", "max_lr": 0.01}})
     assert result.status == "finished" and len(rows) == 8    # 480 train samples / 128 -> 4 steps an epoch
     assert rows[-1].loss < rows[0].loss
     assert rows[0].momentum == pytest.approx(0.95)           # Adam's beta_1 cycles like momentum
+    assert rows[12 // 4].momentum < 0.95
+    assert result.final["mixed_precision_applied"] is False  # CPU: float16 ignored, and recorded so
 
 
 def test_failures_become_failed_results():
