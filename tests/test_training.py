@@ -85,8 +85,10 @@ def test_cancel_stops_within_one_batch():
         polls.append(1)
         return len(polls) >= 5
 
-    result, rows, _ = _collect({**SPIRALS, "epochs": 5, "batch_size": 100}, should_stop=should_stop)
+    result, rows, _ = _collect({**SPIRALS, "epochs": 5, "batch_size": 100, "jit_compile": True},
+                               should_stop=should_stop)
     assert result.status == "cancelled" and result.error is None
+    assert result.final["jit_compile"] is True                # XLA-compiled step works and is recorded
     assert len(rows) == 5                     # asked to stop after batch 5: no further batch ran
     assert result.final["steps"] == 5
 
