@@ -112,3 +112,23 @@ def test_runs_persist_across_sessions_and_can_be_deleted_and_exported():
     other.button(key="tc_delete_btn").click().run()
     assert store.list_runs().empty
     assert any("No runs on the charts yet" in i.value for i in other.info)
+
+
+def test_schedule_from_the_designer_is_offered_and_used():
+    from superconv.designer_state import DesignerSettings
+
+    settings = DesignerSettings(max_lr=0.2, pct_start=0.25, epochs=3, num_samples=1000, batch_size=50)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["designer_settings"] = settings.to_dict()
+    at.session_state["designer_saved"] = {"gentle": {"kind": "constant", "lr": 0.01, "total_steps": 60, "momentum": 0.9}}
+    at.run()
+    assert at.radio(key="tc_schedule").options[:2] == ["designer: current", "designer: gentle"]
+    at.radio(key="tc_schedule").set_value("designer: current").run()
+    at.number_input(key="tc_epochs").set_value(1)
+    at.button(key="tc_start").click().run()
+    store = RunStore()
+    run = store.get_run(int(store.list_runs()["id"].iloc[0]))
+    store.request_cancel(run["id"])  # the schedule hand-off is what this test checks, not training
+    expected = {k: v for k, v in settings.schedule().to_dict().items() if k != "total_steps"}
+    assert run["name"] == "designer: current"
+    assert {k: run["config"]["schedule"][k] for k in expected} == expected
