@@ -85,7 +85,8 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT,
     pid INTEGER,
     host TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    heartbeat REAL
 );
 CREATE TABLE IF NOT EXISTS batch_metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -186,6 +187,9 @@ class RunStore:
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
+            columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+            if "heartbeat" not in columns:  # a store created before runs had a heartbeat
+                con.execute("ALTER TABLE runs ADD COLUMN heartbeat REAL")
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
@@ -241,7 +245,7 @@ class RunStore:
         """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {list(STATUSES)}; received status={status!r}")
-        sets, args = ["status=?"], [status]
+        sets, args = ["status=?", "heartbeat=?"], [status, time.time()]
         if status == "running":
             sets.append("started_at=COALESCE(started_at, ?)")
             args.append(_now())
@@ -336,6 +340,7 @@ class RunStore:
             return 0
         with self._transaction() as con:
             con.executemany("INSERT OR REPLACE INTO batch_metrics VALUES (?,?,?,?,?,?)", data)
+            con.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), int(run_id)))
         return len(data)
 
     def add_epoch(self, run_id: int, row: Any) -> None:
@@ -344,6 +349,7 @@ class RunStore:
         with self._transaction() as con:
             con.execute("INSERT OR REPLACE INTO epoch_metrics VALUES (?,?,?,?,?,?,?)",
                         (int(run_id), int(e), _clean(tl), _clean(ta), _clean(vl), _clean(va), _clean(sec)))
+            con.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), int(run_id)))
 
     def batch_metrics(self, run_id: int, *, since_step: int | None = None) -> pd.DataFrame:
         """Per-batch rows of a run ordered by step (``since_step``: only steps after it, for live polling)."""
@@ -403,17 +409,29 @@ class RunStore:
             row = con.execute("SELECT cancel_requested FROM runs WHERE id=?", (int(run_id),)).fetchone()
         return bool(row and row[0])
 
-    def mark_interrupted(self) -> int:
-        """Mark ``running``/``queued`` runs whose owning process (on this host) is gone as ``interrupted``.
+    def mark_interrupted(self, stale_after: float = 900.0) -> int:
+        """Mark ``running``/``queued`` runs whose owning process is gone as ``interrupted``.
 
         A run is owned by the process recorded in its ``pid`` (the submitter while queued, the
-        worker once running). Runs of live processes (e.g. a CLI run next to the dashboard) and
-        of other hosts are left alone. Returns how many runs were marked.
+        worker once running). On this host a run is dead when that process is; runs of live
+        processes (e.g. a CLI run next to the dashboard) are left alone. A run owned by another
+        host (a previous container sharing the store's volume) is dead when it has shown no sign
+        of life (status change or metrics write) for ``stale_after`` seconds. Returns how many
+        runs were marked.
         """
         host = socket.gethostname()
+        now = time.time()
         with self._connect() as con:
-            rows = con.execute("SELECT id, pid, host FROM runs WHERE status IN ('running', 'queued')").fetchall()
-        dead = [rid for rid, pid, h in rows if (h in (None, host)) and not pid_alive(pid)]
+            rows = con.execute("SELECT id, pid, host, heartbeat, created_at FROM runs "
+                               "WHERE status IN ('running', 'queued')").fetchall()
+
+        def dead_run(pid: int | None, h: str | None, beat: float | None, created: str) -> bool:
+            if h in (None, host):
+                return not pid_alive(pid)
+            last = beat if beat is not None else datetime.fromisoformat(created).timestamp()
+            return now - last > stale_after
+
+        dead = [rid for rid, pid, h, beat, created in rows if dead_run(pid, h, beat, created)]
         if not dead:
             return 0
         with self._transaction() as con:

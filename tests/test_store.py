@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -173,3 +174,28 @@ def test_metrics_writer_keeps_order_and_reports_errors(tmp_path):
     broken.add_batches([BatchRow(0, 0, 1.0, 0.1, 0.9)])
     with pytest.raises(sqlite3.IntegrityError):
         broken.close()
+
+
+def test_runs_of_another_host_are_interrupted_once_stale(tmp_path):
+    store = RunStore(tmp_path / "r.sqlite")
+    fresh, stale = store.create_run({}), store.create_run({})
+    with store._transaction() as con:   # as a previous container (other hostname) left them
+        con.execute("UPDATE runs SET host='old-container', status='running', heartbeat=? WHERE id=?",
+                    (time.time() - 60, fresh))
+        con.execute("UPDATE runs SET host='old-container', status='running', heartbeat=? WHERE id=?",
+                    (time.time() - 3600, stale))
+    assert store.mark_interrupted(stale_after=900) == 1
+    assert store.status(stale) == "interrupted" and store.status(fresh) == "running"
+
+
+def test_store_without_heartbeat_column_is_upgraded(tmp_path):
+    path = tmp_path / "old.sqlite"
+    RunStore(path)
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE runs DROP COLUMN heartbeat")
+    con.commit()
+    con.close()
+    store = RunStore(path)
+    rid = store.create_run({})
+    store.add_batches(rid, [BatchRow(0, 0, 1.0, 0.1, 0.9)])
+    assert store.get_run(rid)["heartbeat"] > 0
