@@ -41,7 +41,6 @@ GROUP_PREFIX = "demo-"
 @st.cache_resource(show_spinner=False)
 def demo_manager(store_path: str) -> JobManager:
     """The demo's own job manager: every lane of a race trains at the same time (a real race)."""
-    RunStore(store_path).mark_interrupted()
     return JobManager(store_path=store_path, max_concurrent=int(os.environ.get("SUPERCONV_DEMO_JOBS", "3")))
 
 
@@ -82,7 +81,14 @@ c = st.columns([2, 1, 1])
 preset_name = c[0].selectbox("preset", names, index=names.index(requested) if requested in names else 0,
                              format_func=lambda n: f"{n}: {PRESETS[n].description}", key="demo_preset")
 preset = get_preset(preset_name)
-epochs_default = int(st.query_params.get("epochs") or os.environ.get("SUPERCONV_DEMO_EPOCHS") or preset.epochs)
+epochs_text_in = st.query_params.get("epochs") or os.environ.get("SUPERCONV_DEMO_EPOCHS")
+try:
+    epochs_default = int(epochs_text_in) if epochs_text_in else preset.epochs
+    if not 1 <= epochs_default <= 1000:
+        raise ValueError
+except ValueError:
+    st.warning(f"epochs must be an integer in 1..1000; received epochs={epochs_text_in!r}; using {preset.epochs}")
+    epochs_default = preset.epochs
 epochs = int(c[1].number_input("epochs (every lane)", 1, 1000, epochs_default, key=f"demo_epochs_{preset_name}"))
 seeds = int(c[2].number_input("seeds", 1, 5, 1, key="demo_seeds",
                               help="each schedule runs once per seed; the table averages over seeds"))

@@ -33,7 +33,6 @@ DESIGNER_SAVED_KEY = "designer_saved"  # the designer's saved schedules: name ->
 @st.cache_resource(show_spinner=False)
 def job_manager(store_path: str) -> JobManager:
     """One job manager per server process and store (shared by every session and page)."""
-    RunStore(store_path).mark_interrupted()
     return JobManager(store_path=store_path, max_concurrent=int(os.environ.get("SUPERCONV_MAX_JOBS", "2")))
 
 
@@ -161,8 +160,8 @@ active_ids = table.loc[table["status"].isin(ACTIVE_STATUSES), "id"].tolist()
 if "tc_overlay" not in st.session_state:
     st.session_state["tc_overlay"] = list(dict.fromkeys(active_ids + ids[:4]))
 st.session_state["tc_overlay"] = [i for i in st.session_state["tc_overlay"] if i in labels]
-overlay = st.multiselect("runs on the charts", ids, format_func=lambda i: f"{labels[i]} ({table.set_index('id').at[i, 'status']})",
-                         key="tc_overlay")
+statuses = dict(zip(table["id"], table["status"]))
+overlay = st.multiselect("runs on the charts", ids, format_func=lambda i: f"{labels[i]} ({statuses[i]})", key="tc_overlay")
 
 
 def live_panel(run_ids: list[int], target: float) -> None:

@@ -57,3 +57,12 @@ def test_demo_race_renders_the_results_table(monkeypatch):
     again = AppTest.from_file(PAGE, default_timeout=60).run()
     assert again.dataframe[0].value["best_val_acc"].tolist() == pytest.approx(
         expected["best_val_acc"].tolist())
+
+
+def test_demo_page_warns_about_a_bad_epochs_parameter(monkeypatch):
+    monkeypatch.setenv("SUPERCONV_DEMO_EPOCHS", "many")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        f"epochs must be an integer in 1..1000; received epochs='many'; using {PRESETS['digits'].epochs}"]
+    assert at.number_input(key="demo_epochs_digits").value == PRESETS["digits"].epochs
