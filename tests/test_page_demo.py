@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,17 @@ def test_demo_page_warns_about_a_bad_epochs_parameter(monkeypatch):
     assert [w.value for w in at.warning] == [
         f"epochs must be an integer in 1..1000; received epochs='many'; using {PRESETS['digits'].epochs}"]
     assert at.number_input(key="demo_epochs_digits").value == PRESETS["digits"].epochs
+
+
+def test_demo_and_train_compare_pages_never_import_tensorflow(tmp_path):
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "for page in ('pages/demo.py', 'pages/train_compare.py'):\n"
+        "    at = AppTest.from_file(page, default_timeout=60).run()\n"
+        "    assert not at.exception, at.exception\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={**os.environ, "SUPERCONV_HOME": str(tmp_path)})
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
