@@ -88,6 +88,16 @@ class RunConfig(BaseModel):
     nesterov: bool = False
     shuffle: bool = True
 
+    @field_validator("epochs", "batch_size", "weight_decay", "seed", "val_fraction", "max_samples", "width",
+                     mode="before")
+    @classmethod
+    def _no_bools(cls, value: Any, info: Any) -> Any:
+        # pydantic's lax mode reads JSON true/false as 1/0: refuse them instead of training 1 epoch.
+        if isinstance(value, bool):
+            raise ValueError(f"{info.field_name} must be a number, not true/false; "
+                             f"received {info.field_name}={value!r}")
+        return value
+
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, value: str) -> str:
@@ -134,6 +144,13 @@ class RunConfig(BaseModel):
     def _csv_needs_path(self) -> "RunConfig":
         if self.dataset == "csv" and not self.csv_path:
             raise ValueError("csv_path is required when dataset='csv'; received csv_path=None")
+        from superconv.data import INPUT_SHAPES
+        from superconv.models import check_model_size, default_width
+
+        if self.dataset in INPUT_SHAPES:  # refuse a model too big to train before anything is stored
+            shape, classes = INPUT_SHAPES[self.dataset]
+            width = self.width if self.width is not None else default_width(self.model)
+            check_model_size(self.model, shape, classes, width)
         if self.nesterov and self.optimizer != "sgd":
             raise ValueError(f"nesterov applies to optimizer='sgd' only; received optimizer={self.optimizer!r}")
         return self

@@ -42,6 +42,12 @@ DATASETS: dict[str, str] = {
 
 OFFLINE_DATASETS = ("digits", "spirals", "blobs", "shapes", "csv")
 
+INPUT_SHAPES: dict[str, tuple[tuple[int, ...], int]] = {
+    "digits": ((8, 8, 1), 10), "spirals": ((2,), 3), "blobs": ((10,), 4), "shapes": ((28, 28, 1), 4),
+    "mnist": ((28, 28, 1), 10), "fashion_mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10),
+}
+"""Sample shape and class count of each named dataset (``csv``: known only once the file is read)."""
+
 CSV_MAX_BYTES = 50 * 1024 * 1024
 CSV_MIN_ROWS = 10
 CSV_MAX_CLASSES = 1000

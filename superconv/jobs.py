@@ -201,6 +201,8 @@ class JobManager:
             return
         if code is not None and code < 0:
             why = f"the worker was killed by signal {-code} ({signal.Signals(-code).name})"
+            if -code == signal.SIGKILL:
+                why += " (the kernel's out-of-memory killer sends SIGKILL when a run needs more memory than the machine has)"
         else:
             why = f"the worker exited with code {code} before the run finished"
         self.store.set_status(run_id, "interrupted" if code is not None and code < 0 else "failed",

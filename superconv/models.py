@@ -36,6 +36,62 @@ def default_width(name: str, gpu: bool = False) -> int:
     return _WIDTH[name] * (2 if gpu else 1)
 
 
+MAX_PARAMS = 100_000_000
+"""Largest model the zoo builds (~1.6 GB to train with SGD: weights, gradients, momentum, float32)."""
+
+
+def estimate_params(name: str, input_shape: Sequence[int], num_classes: int, width: int) -> int:
+    """Parameter count of ``build_model(name, input_shape, num_classes, width=width)`` without building
+    it (no TensorFlow); BatchNorm's moving statistics included, as Keras' ``count_params`` counts them.
+
+    Example:
+        >>> estimate_params("mlp", (8, 8, 1), 10, 128)
+        26890
+        >>> estimate_params("resnet", (32, 32, 3), 10, 4096) > MAX_PARAMS
+        True
+    """
+    w, classes = int(width), int(num_classes)
+    shape = tuple(int(s) for s in input_shape)
+    if name == "mlp":
+        n_in = 1
+        for s in shape:
+            n_in *= s
+        return n_in * w + 4 * w + w * w + 4 * w + w * classes + classes
+    channels = shape[2] if len(shape) == 3 else 1
+    if name == "cnn":
+        total, c_in = 0, channels
+        for f in (w, w, 2 * w):
+            total += 9 * c_in * f + 4 * f
+            c_in = f
+        return total + c_in * classes + classes
+    if name == "resnet":
+        total, c_in = 9 * channels * w + 4 * w, w
+        for stage, f in enumerate((w, 2 * w, 4 * w)):
+            total += 9 * c_in * f + 4 * f + 9 * f * f + 4 * f
+            if stage > 0 or c_in != f:
+                total += c_in * f + 4 * f
+            c_in = f
+        return total + c_in * classes + classes
+    raise ValueError(f"model must be one of {sorted(MODELS)}; received model={name!r}")
+
+
+def check_model_size(name: str, input_shape: Sequence[int], num_classes: int, width: int) -> int:
+    """Refuse a model too big to train (more than :data:`MAX_PARAMS` parameters) before any memory is
+    allocated; returns the parameter count.
+
+    Example:
+        >>> check_model_size("cnn", (28, 28, 1), 10, 4096)
+        Traceback (most recent call last):
+        ...
+        ValueError: width=4096 makes a cnn of 453,169,162 parameters; the limit is 100,000,000: lower width (received width=4096)
+    """
+    params = estimate_params(name, input_shape, num_classes, width)
+    if params > MAX_PARAMS:
+        raise ValueError(f"width={width} makes a {name} of {params:,} parameters; the limit is {MAX_PARAMS:,}: "
+                         f"lower width (received width={width})")
+    return params
+
+
 def _image_shape(name: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
     shape = tuple(int(s) for s in input_shape)
     if len(shape) == 2:
@@ -117,6 +173,7 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, *, seed
     shape = tuple(int(s) for s in input_shape)
     if name != "mlp":
         shape = _image_shape(name, shape)
+    check_model_size(name, shape, int(num_classes), width)  # before TensorFlow allocates anything
 
     import keras
 

@@ -47,6 +47,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--seeds must be an integer >= 1; received --seeds={args.seeds}")
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be an integer >= 1; received --epochs={args.epochs}")
+    if args.seeds > 100:
+        raise ValueError(f"--seeds must be <= 100; received --seeds={args.seeds}")
+    if args.timeout is not None and not (args.timeout > 0 and args.timeout != float("inf")):
+        raise ValueError(f"--timeout must be a finite number of seconds > 0; received --timeout={args.timeout}")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be an integer >= 1; received --jobs={args.jobs}")
     if args.target is not None and not 0 < args.target <= 1:

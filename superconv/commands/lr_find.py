@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
 from superconv.lr_finder import MODES, lr_sequence
+
+
+MAX_NUM_ITER = 100_000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,6 +55,8 @@ def plan_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.optimizer not in ("sgd", "adam", "adamw", "rmsprop"):
         raise ValueError(f"--optimizer must be one of ['adam', 'adamw', 'rmsprop', 'sgd']; "
                          f"received --optimizer={args.optimizer!r}")
+    if args.num_iter > MAX_NUM_ITER:  # before lr_sequence allocates the grid
+        raise ValueError(f"--num-iter must be <= {MAX_NUM_ITER}; received --num-iter={args.num_iter}")
     lr_sequence(args.start_lr, args.end_lr, args.num_iter, args.mode)
     for bs in args.batch_size:
         if bs < 1:
@@ -60,6 +66,24 @@ def plan_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--weight-decay must be >= 0; received --weight-decay={wd}")
     if len(args.batch_size) > 1 and len(args.weight_decay) > 1:
         raise ValueError("sweep one of --batch-size or --weight-decay at a time; received several values for both")
+
+    def in_range(flag: str, value: float, low: float, high: float, rule: str) -> None:
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"--{flag} must be {rule}; received --{flag}={value}")
+
+    in_range("momentum", args.momentum, 0.0, 0.999999, "in [0, 1)")
+    in_range("beta", args.beta, 0.0, 0.999999, "in [0, 1)")
+    in_range("diverge-th", args.diverge_th, 1.000001, 1e12, "a finite number > 1")
+    for wd in args.weight_decay:
+        in_range("weight-decay", wd, 0.0, 1.0, "in [0, 1]")
+    for bs in args.batch_size:
+        if bs > 1_000_000:
+            raise ValueError(f"--batch-size must be <= 1000000; received --batch-size={bs}")
+    for seed in args.seeds:
+        if not 0 <= seed < 2**31:
+            raise ValueError(f"--seeds must be integers in [0, 2**31); received --seeds={seed}")
+    if args.max_samples is not None and args.max_samples < 10:
+        raise ValueError(f"--max-samples must be an integer >= 10; received --max-samples={args.max_samples}")
     if args.val_every is not None and args.val_every < 1:
         raise ValueError(f"--val-every must be an integer >= 1; received --val-every={args.val_every}")
     plan: dict[str, Any] = dict(

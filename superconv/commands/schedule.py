@@ -93,8 +93,15 @@ def write_csv(schedule: Schedule, path: Path) -> None:
         writer.writerows(zip(steps.tolist(), lr.tolist(), mom.tolist()))
 
 
+MAX_CURVE_STEPS = 10_000_000
+"""Longest schedule whose curve the command computes (three float64 arrays of this length, ~240 MB)."""
+
+
 def run(args: argparse.Namespace) -> int:
     schedule = schedule_from_args(args)
+    if schedule.total_steps > MAX_CURVE_STEPS:  # the summary and CSV evaluate every step
+        raise ValueError(f"total_steps must be <= {MAX_CURVE_STEPS:,} (every step of the curve is computed); "
+                         f"received total_steps={schedule.total_steps}")
     info = summarize(schedule)
     if args.csv is not None:
         write_csv(schedule, args.csv)
