@@ -23,7 +23,7 @@ def test_demo_cli_rejects_bad_arguments_naming_them(capsys):
 @pytest.mark.slow
 def test_demo_cli_tiny_race_prints_the_results_table(tmp_path, capsys):
     path = tmp_path / "race.sqlite"
-    assert main(["demo", "--preset", "tiny", "--epochs", "2", "--seeds", "2", "--jobs", "3", "--json",
+    assert main(["demo", "--preset", "tiny", "--epochs", "2", "--seeds", "2", "--json",
                  "--store", str(path)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["preset"]["name"] == "tiny" and out["epochs"] == 2 and out["seeds"] == 2

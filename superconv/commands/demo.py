@@ -1,7 +1,8 @@
 """Run the super-convergence class demo headless: 1cycle against tuned baselines, same model, seeds and budget.
 
-Every lane of the preset is trained for every seed (in worker processes, recorded in the run store
-under one group, exactly like the dashboard's demo page), then the results table is printed:
+Every lane of the preset is trained for every seed (one after the other in this process, or in
+worker processes with --jobs N), recorded in the run store under one group like the dashboard's
+demo page, then the results table is printed:
 per schedule, mean validation accuracy per epoch over the seeds, best and final accuracy, the
 epochs needed to reach the preset's target accuracy, and the mean training time.
 """
@@ -36,9 +37,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=1, help="seeds per schedule, 0..K-1 (default 1)")
     p.add_argument("--target", type=float, help="target validation accuracy (default: the preset's)")
     p.add_argument("--jobs", type=int, default=1,
-                   help="runs trained at the same time (default 1: wall times are not shared between runs)")
+                   help="runs trained at the same time in worker processes; 1 (default) trains them one after "
+                        "the other in this process, so wall times are not shared between runs")
     p.add_argument("--store", type=Path, help="run store file (default: $SUPERCONV_STORE or the user data dir)")
-    p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds per run")
+    p.add_argument("--timeout", type=float, default=None, help="with --jobs > 1: give up waiting for a run after this many seconds")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -79,28 +81,58 @@ def format_table(records: list[dict], target: float) -> str:
     return "\n".join(lines)
 
 
+def _progress(store, run_id: int, i: int, n: int, quiet: bool) -> None:
+    if not quiet:
+        rec = store.get_run(run_id)
+        print(f"[{i}/{n}] {rec['name']}: {rec['status']}", file=sys.stderr, flush=True)
+
+
+def _run_in_process(store, configs: list[dict], group: str, *, quiet: bool) -> list[int]:
+    """One run after the other in this process (one TensorFlow import; times are not shared)."""
+    from superconv.config import load_run_config
+    from superconv.worker import run_job
+
+    ids = [store.create_run(load_run_config(cfg).model_dump(), kind="train", group=group) for cfg in configs]
+    for i, run_id in enumerate(ids, 1):
+        if run_job(run_id, store) == 130:  # interrupted (Ctrl-C): leave the rest cancelled
+            for rest in ids[i:]:
+                store.request_cancel(rest)
+            raise KeyboardInterrupt
+        _progress(store, run_id, i, len(ids), quiet)
+    return ids
+
+
+def _run_in_workers(store, configs: list[dict], group: str, *, jobs: int, timeout: float | None,
+                    quiet: bool) -> list[int]:
+    """Runs in worker processes, ``jobs`` at a time (as the dashboard does)."""
+    from superconv.jobs import JobManager
+
+    manager = JobManager(store_path=store.path, max_concurrent=jobs)
+    try:
+        ids = [manager.submit(cfg, kind="train", group=group) for cfg in configs]
+        for i, run_id in enumerate(ids, 1):
+            manager.wait(run_id, timeout=timeout)
+            _progress(store, run_id, i, len(ids), quiet)
+    finally:
+        manager.shutdown()
+    return ids
+
+
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
     preset = get_preset(args.preset)
     target = preset.target_accuracy if args.target is None else args.target
     configs = race_configs(preset, seeds=args.seeds, epochs=args.epochs)
 
-    from superconv.jobs import JobManager  # starts worker subprocesses; TensorFlow loads there
     from superconv.store import RunStore
 
     store = RunStore(args.store)
     group = f"demo-{preset.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    manager = JobManager(store_path=store.path, max_concurrent=args.jobs)
     started = time.monotonic()
-    try:
-        ids = [manager.submit(cfg, kind="train", group=group) for cfg in configs]
-        for i, run_id in enumerate(ids, 1):
-            manager.wait(run_id, timeout=args.timeout)
-            if not args.json:
-                rec = store.get_run(run_id)
-                print(f"[{i}/{len(ids)}] {rec['name']}: {rec['status']}", file=sys.stderr)
-    finally:
-        manager.shutdown()
+    if args.jobs == 1:
+        ids = _run_in_process(store, configs, group, quiet=args.json)
+    else:
+        ids = _run_in_workers(store, configs, group, jobs=args.jobs, timeout=args.timeout, quiet=args.json)
     race = race_from_store(store, group)
     broken = [(r.label, r.seed, r.status) for r in race if r.status in ("failed", "interrupted", "cancelled")]
     for label, seed, status in broken:
