@@ -150,10 +150,11 @@ def race_panel(group: str, target: float) -> None:
     """Live race charts and the results table, read from the store."""
     runs = store.list_runs(kind="train", group=group).sort_values("id")
     active = runs["status"].isin(ACTIVE_STATUSES).any()
-    if not active and st.session_state.get("demo_was_active"):
-        st.session_state["demo_was_active"] = False
+    signature = tuple(zip(runs["id"], runs["status"]))
+    if not active and st.session_state.get("demo_signature") not in (None, signature):
+        st.session_state["demo_signature"] = signature
         st.rerun()  # the race is over: one full rerun to settle the buttons
-    st.session_state["demo_was_active"] = bool(active)
+    st.session_state["demo_signature"] = signature
     table = results_table(race_from_store(store, group), target=target)
     st.plotly_chart(race_figure(table, target=target, colors=colors), key="demo_race_chart")
     # Loss and LR of the first seed of each lane (the other seeds look alike; the table averages them).

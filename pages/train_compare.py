@@ -179,11 +179,12 @@ def live_panel(run_ids: list[int], target: float) -> None:
                 if st.button("Cancel", key=f"tc_cancel_{i}"):
                     manager.cancel(i)
                     st.rerun()
-    elif st.session_state.get("tc_was_active"):
-        # the last run finished: one full rerun so the table shows the final statuses
-        st.session_state["tc_was_active"] = False
+    # A run started, finished or was cancelled: one full rerun so the table and buttons catch up.
+    signature = tuple((i, r["status"]) for i, r in records.items())
+    if st.session_state.get("tc_signature") not in (None, signature):
+        st.session_state["tc_signature"] = signature
         st.rerun()
-    st.session_state["tc_was_active"] = bool(still_active)
+    st.session_state["tc_signature"] = signature
     batches = {names[i]: live.batches(store, i) for i in records}
     epochs = {names[i]: store.epoch_metrics(i) for i in records}
     planned = {}
@@ -243,6 +244,9 @@ else:
         "epochs_to_target": st.column_config.NumberColumn(f"epochs to {target:.0%}"),
         "train_seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
         "peak_lr": st.column_config.NumberColumn("peak LR", format="%.4g"),
+        "epochs_done": st.column_config.NumberColumn("epochs done"),
+        "batch_size": st.column_config.NumberColumn("batch size"),
+        "created_at": st.column_config.TextColumn("created"),
     })
     failed = table[table["error"].notna() & (table["error"] != "")]
     for _, r in failed.iterrows():
