@@ -23,6 +23,7 @@ from superconv.live import LiveMetrics, planned_schedule, run_label, runs_overvi
 from superconv.models import MODELS
 from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors
 from superconv.store import ACTIVE_STATUSES, RunStore
+from superconv.uploads import save_csv_upload
 
 REFRESH_S = float(os.environ.get("SUPERCONV_REFRESH_S", "0.5"))  # live charts: a few updates per second
 MAX_POINTS = 1500  # decimation budget per trace
@@ -125,10 +126,10 @@ with st.expander("Start a run", expanded=True):
     if dataset == "csv":
         upload = st.file_uploader("CSV file (a 'label' column and numeric features)", type="csv", key="tc_csv")
         if upload is not None:
-            target_dir = Path(tempfile.gettempdir()) / "superconv_uploads"
-            target_dir.mkdir(exist_ok=True)
-            csv_path = str(target_dir / upload.name)
-            Path(csv_path).write_bytes(upload.getvalue())
+            try:  # sanitized name inside the uploads directory, validated; nothing kept when invalid
+                csv_path = str(save_csv_upload(upload.name, upload.getvalue()))
+            except ValueError as exc:
+                st.error(str(exc))
     choice = st.radio("schedule", SCHEDULE_CHOICES, horizontal=True, key="tc_schedule")
     schedule = schedule_inputs(choice)
     if st.button("Start run", type="primary", key="tc_start"):
@@ -262,9 +263,9 @@ else:
     e[0].download_button("Export the table (CSV)", table.to_csv(index=False).encode(), file_name="runs.csv",
                          mime="text/csv", key="tc_table_csv")
     if len(picked) == 1:
-        path = Path(tempfile.gettempdir()) / f"superconv_run_{picked[0]}.csv"
-        store.export_csv(picked[0], path)
-        e[1].download_button(f"Export {labels[picked[0]]} per-batch metrics (CSV)", path.read_bytes(),
+        with tempfile.TemporaryDirectory() as tmp:
+            run_csv = store.export_csv(picked[0], Path(tmp) / "run.csv").read_bytes()
+        e[1].download_button(f"Export {labels[picked[0]]} per-batch metrics (CSV)", run_csv,
                              file_name=f"run_{picked[0]}.csv", mime="text/csv", key="tc_run_csv")
         with st.expander("Configuration of the selected run"):
             st.code(json.dumps(store.get_run(picked[0])["config"], indent=2), language="json")
