@@ -122,6 +122,10 @@ with st.expander("Start a run", expanded=True):
     batch_size = int(b[1].number_input("batch size", 1, 65536, 64, key="tc_batch"))
     weight_decay = b[2].number_input("weight decay", 0.0, 1.0, 1e-4, format="%g", key="tc_wd")
     seed = int(b[3].number_input("seed", 0, 2**31 - 1, 0, key="tc_seed"))
+    g = st.columns(4)
+    mixed_precision = g[0].checkbox("mixed precision (float16)", key="tc_mixed",
+                                    help="GPU only: on a CPU the run ignores it and records that it did")
+    jit_compile = g[1].checkbox("XLA (jit_compile)", key="tc_xla", help="compile the train step with XLA")
     csv_path = None
     if dataset == "csv":
         upload = st.file_uploader("CSV file (a 'label' column and numeric features)", type="csv", key="tc_csv")
@@ -134,7 +138,8 @@ with st.expander("Start a run", expanded=True):
     schedule = schedule_inputs(choice)
     if st.button("Start run", type="primary", key="tc_start"):
         raw = {"name": name or "", "dataset": dataset, "model": model, "optimizer": optimizer, "schedule": schedule,
-               "epochs": epochs, "batch_size": batch_size, "weight_decay": float(weight_decay), "seed": seed}
+               "epochs": epochs, "batch_size": batch_size, "weight_decay": float(weight_decay), "seed": seed,
+               "mixed_precision": mixed_precision, "jit_compile": jit_compile}
         if csv_path:
             raw["csv_path"] = csv_path
         try:

@@ -91,10 +91,17 @@ def test_runs_persist_across_sessions_and_can_be_deleted_and_exported():
     at.number_input(key="tc_epochs").set_value(2)
     at.radio(key="tc_schedule").set_value("constant").run()
     at.number_input(key="tc_lr").set_value(0.05)
+    at.checkbox(key="tc_mixed").check()
+    at.checkbox(key="tc_xla").check()
     at.button(key="tc_start").click().run()
     store = RunStore()
     run_id = int(store.list_runs()["id"].iloc[0])
     assert store.wait_for(run_id, timeout=120) == "finished"
+    # the GPU options are recorded with the run; on a CPU mixed precision is recorded as not applied
+    run = store.get_run(run_id)
+    assert (run["config"]["mixed_precision"], run["config"]["jit_compile"]) == (True, True)
+    assert run["final"]["jit_compile"] is True
+    assert run["final"]["mixed_precision_applied"] is (run["device"] != "CPU")
 
     # a second session (another browser) sees the run on its charts and in its table
     other = AppTest.from_file(PAGE, default_timeout=60).run()
