@@ -1,10 +1,10 @@
-"""Bounded local load test: N dashboard sessions (Streamlit AppTest, one thread each) while training jobs run.
+"""Bounded local load test: N dashboard sessions (Streamlit AppTest, one process each) while training jobs run.
 
 Each session opens the app (the Schedule Designer page) and reruns it R times with a new peak LR,
 like a student dragging the slider; meanwhile J training jobs run through one JobManager capped at
 C concurrent workers, and a poller reads the run store every 50 ms to check that no more than C
 runs are ever ``running`` at once. Loopback only (no sockets at all: AppTest runs the page script
-in-process), bounded by N, R, J and a deadline. Prints the figures; exit status 1 on any error.
+in the session's process), bounded by N, R, J and a deadline. Prints the figures; exit status 1 on any error.
 
     python benchmarks/load.py                 # 20 sessions x 5 reruns, 3 jobs, cap 2
     python benchmarks/load.py --clients 4 --reruns 2 --json
@@ -13,6 +13,7 @@ in-process), bounded by N, R, J and a deadline. Prints the figures; exit status 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import platform
@@ -29,7 +30,12 @@ JOB = {"dataset": "digits", "model": "mlp", "epochs": 8, "batch_size": 32, "sche
 LRS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0]
 
 
-def _session(index: int, reruns: int, times: list[float], errors: list[str], lock: threading.Lock) -> None:
+def _session(index: int, reruns: int) -> tuple[float | None, list[float], list[str]]:
+    """One dashboard session in its own process (AppTest's runtime is a process-wide singleton, so
+    sessions in threads of one process tear each other's runtime down)."""
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
     from streamlit.testing.v1 import AppTest
 
     try:
@@ -39,21 +45,21 @@ def _session(index: int, reruns: int, times: list[float], errors: list[str], loc
         first = time.perf_counter() - t0
         local, problems = [], [e.value for e in at.exception]
         for r in range(reruns):
-            at.select_slider(key="designer_w_max_lr").set_value(LRS[(index + r) % len(LRS)])
+            try:
+                slider = at.select_slider(key="designer_w_max_lr")
+            except KeyError:
+                problems.append(f"rerun {r}: no max_lr slider; titles {[t.value for t in at.title]}, "
+                                f"exceptions {[str(e.value)[:200] for e in at.exception]}, "
+                                f"errors {[str(e.value)[:200] for e in at.error]}")
+                break
+            slider.set_value(LRS[(index + r) % len(LRS)])
             t0 = time.perf_counter()
             at.run()
             local.append(time.perf_counter() - t0)
             problems += [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
-        with lock:
-            times.extend(local)
-            errors.extend(f"session {index}: {p}" for p in problems)
-            times_first.append(first)
+        return first, local, [f"session {index}: {p}" for p in problems]
     except Exception as exc:  # noqa: BLE001 - every failure is counted
-        with lock:
-            errors.append(f"session {index}: {type(exc).__name__}: {exc}")
-
-
-times_first: list[float] = []
+        return None, [], [f"session {index}: {type(exc).__name__}: {exc}"]
 
 
 def run_load(clients: int = 20, reruns: int = 5, jobs: int = 3, cap: int = 2, deadline: float = 600.0,
@@ -78,21 +84,23 @@ def run_load(clients: int = 20, reruns: int = 5, jobs: int = 3, cap: int = 2, de
     started = time.perf_counter()
     times: list[float] = []
     errors: list[str] = []
-    lock = threading.Lock()
-    times_first.clear()
+    times_first: list[float] = []
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     try:
         ids = [manager.submit({**(job or JOB), "seed": i}, name=f"load {i}") for i in range(jobs)]
-        threads = [threading.Thread(target=_session, args=(i, reruns, times, errors, lock), daemon=True)
-                   for i in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=max(1.0, deadline - (time.perf_counter() - started)))
-        hung = sum(t.is_alive() for t in threads)
-        if hung:
-            errors.append(f"{hung} session(s) still running at the deadline")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=clients) as pool:
+            futures = [pool.submit(_session, i, reruns) for i in range(clients)]
+            done, pending = concurrent.futures.wait(futures, timeout=max(1.0, deadline - (time.perf_counter() - started)))
+            for f in done:
+                first, local, problems = f.result()
+                times_first += [first] if first is not None else []
+                times += local
+                errors += problems
+            if pending:
+                errors.append(f"{len(pending)} session(s) still running at the deadline")
+                for f in pending:
+                    f.cancel()
         sessions_done = time.perf_counter() - started
         statuses = [manager.wait(i, timeout=max(1.0, deadline - (time.perf_counter() - started))) for i in ids]
     finally:
