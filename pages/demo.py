@@ -28,7 +28,7 @@ from superconv.demo import (
     race_summary,
     results_table,
 )
-from superconv.jobs import JobManager
+from superconv.jobs import shared_manager
 from superconv.live import LiveMetrics, planned_schedule
 from superconv.plots_training import batch_figure, gap_figure, race_figure, run_colors, schedules_figure
 from superconv.schedules import schedule_from_dict
@@ -39,18 +39,12 @@ GROUP_PREFIX = "demo-"
 
 
 @st.cache_resource(show_spinner=False)
-def demo_manager(store_path: str) -> JobManager:
-    """The demo's own job manager: every lane of a race trains at the same time (a real race)."""
-    return JobManager(store_path=store_path, max_concurrent=int(os.environ.get("SUPERCONV_DEMO_JOBS", "3")))
-
-
-@st.cache_resource(show_spinner=False)
 def demo_live() -> LiveMetrics:
     return LiveMetrics()
 
 
 store = RunStore()
-manager = demo_manager(str(store.path))
+manager = shared_manager(store.path)  # one per server: the job cap holds across pages
 live = demo_live()
 
 

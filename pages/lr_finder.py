@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from superconv.data import DATASETS
-from superconv.jobs import JobManager
+from superconv.jobs import shared_manager
 from superconv.lr_finder import MODES, aggregate_curves, job_configs, result_from_rows
 from superconv.models import MODELS
 from superconv.plots_lr import lr_finder_figure
@@ -28,13 +28,6 @@ HANDOFF_KEY = "designer_max_lr"  # read (and consumed) by pages/designer.py
 DESIGNER_PAGE = "pages/designer.py"
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop"]
 ss = st.session_state
-
-
-@st.cache_resource(show_spinner=False)
-def lr_job_manager(store_path: str) -> JobManager:
-    """One job manager per server process and store for range tests."""
-    RunStore(store_path).mark_interrupted()
-    return JobManager(store_path=store_path, max_concurrent=int(os.environ.get("SUPERCONV_MAX_JOBS", "2")))
 
 
 def parse_floats(text: str, field: str) -> list[float]:
@@ -49,7 +42,7 @@ def parse_floats(text: str, field: str) -> list[float]:
 
 
 store = RunStore()
-manager = lr_job_manager(str(store.path))
+manager = shared_manager(store.path)  # one per server: the job cap holds across pages
 
 st.title("LR range test")
 st.caption("Train a fresh model for a few hundred batches while the learning rate grows, and watch the loss. "

@@ -18,7 +18,7 @@ import streamlit as st
 from superconv.config import OPTIMIZER_NAMES, load_run_config
 from superconv.data import DATASETS
 from superconv.designer_state import settings_from_dict
-from superconv.jobs import JobManager
+from superconv.jobs import shared_manager
 from superconv.live import LiveMetrics, planned_schedule, run_label, runs_overview
 from superconv.models import MODELS
 from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors
@@ -32,18 +32,12 @@ DESIGNER_SAVED_KEY = "designer_saved"  # the designer's saved schedules: name ->
 
 
 @st.cache_resource(show_spinner=False)
-def job_manager(store_path: str) -> JobManager:
-    """One job manager per server process and store (shared by every session and page)."""
-    return JobManager(store_path=store_path, max_concurrent=int(os.environ.get("SUPERCONV_MAX_JOBS", "2")))
-
-
-@st.cache_resource(show_spinner=False)
 def live_metrics() -> LiveMetrics:
     return LiveMetrics()
 
 
 store = RunStore()
-manager = job_manager(str(store.path))
+manager = shared_manager(store.path)  # one per server: the job cap holds across pages
 live = live_metrics()
 
 st.title("Train & Compare")

@@ -13,7 +13,7 @@ Why subprocesses (``python -m superconv.worker``) rather than threads:
 
 The cost is ~2-4 s of TensorFlow import per run, small next to a training run.
 
-One ``JobManager`` per server process (``st.cache_resource``) serves every browser session:
+One ``JobManager`` per server process and store (:func:`shared_manager`) serves every page and browser session:
 it is thread-safe, caps concurrent workers (the rest wait ``queued``, first in first out), and on
 start marks runs left ``running``/``queued`` by a dead process as ``interrupted``.
 
@@ -227,6 +227,31 @@ class JobManager:
                         self._start(rid)
                     except OSError as exc:
                         self.store.set_status(rid, "failed", error=f"could not start a worker: {exc}")
+
+
+_SHARED: dict[Path, JobManager] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_manager(store_path: str | os.PathLike[str] | None = None) -> JobManager:
+    """The process-wide JobManager for a store: every page and browser session of a server shares it,
+    so the cap on concurrent workers (env ``SUPERCONV_MAX_JOBS``, default 3: a class-demo race trains its
+    three lanes at once) holds for the whole server.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "runs.sqlite")
+        >>> shared_manager(path) is shared_manager(path)
+        True
+        >>> shared_manager(path).shutdown()
+    """
+    path = RunStore(store_path).path.resolve()
+    with _SHARED_LOCK:
+        manager = _SHARED.get(path)
+        if manager is None or manager._closed:
+            manager = JobManager(path, max_concurrent=int(os.environ.get("SUPERCONV_MAX_JOBS", "3")))
+            _SHARED[path] = manager
+        return manager
 
 
 def _tail(path: Path, lines: int = 5) -> str:

@@ -113,3 +113,25 @@ def test_failed_job_and_bad_config(manager):
         manager.submit({**QUICK, "batch_size": 0})
     with pytest.raises(ValueError, match="kind must be one of"):
         manager.submit(QUICK, kind="nope")
+
+
+def test_pages_share_one_manager_per_store_so_the_cap_is_server_wide(tmp_path, monkeypatch):
+    from superconv.jobs import shared_manager
+
+    monkeypatch.setenv("SUPERCONV_MAX_JOBS", "2")
+    first = shared_manager(tmp_path / "a.sqlite")
+    try:
+        assert shared_manager(str(tmp_path / "a.sqlite")) is first  # str or Path: same store, same manager
+        assert first.max_concurrent == 2
+        other = shared_manager(tmp_path / "b.sqlite")
+        assert other is not first
+        other.shutdown()
+    finally:
+        first.shutdown()
+    assert shared_manager(tmp_path / "a.sqlite") is not first  # a shut-down manager is replaced
+    shared_manager(tmp_path / "a.sqlite").shutdown()
+    pages = ["pages/train_compare.py", "pages/demo.py", "pages/lr_finder.py"]
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    for page in pages:
+        text = (root / page).read_text()
+        assert "shared_manager(store.path)" in text and "JobManager(" not in text, page
