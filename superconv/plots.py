@@ -202,8 +202,10 @@ def schedule_figure(
             for row in (1, 2):
                 fig.add_vline(x=b, line={"dash": "dot", "color": "gray", "width": 1}, row=row, col=1)
             if label:
+                # inside the LR panel, right of the marker: above it sit the epoch tick labels
                 fig.add_annotation(x=b, y=1.0, yref="y domain", xref="x", text=f"{label} (step {b:,})",
-                                   showarrow=False, yanchor="bottom", font={"size": 11, "color": "gray"})
+                                   showarrow=False, yanchor="top", xanchor="left", xshift=4,
+                                   font={"size": 11, "color": "gray"})
     fig.update_yaxes(title_text="learning rate", type="log" if log_lr else "linear", row=1, col=1,
                      exponentformat="power" if log_lr else "none")
     fig.update_yaxes(title_text="momentum", row=2, col=1)

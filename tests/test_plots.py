@@ -93,3 +93,11 @@ def test_log_toggle_and_overlay():
     assert spec["layout"]["yaxis"]["type"] == "log"
     colors = [t["line"]["color"] for t in spec["data"]]
     assert colors[0] == colors[1] != colors[2] == colors[3]
+
+
+def test_phase_markers_are_labelled_inside_the_lr_panel_clear_of_the_epoch_ticks():
+    fig = schedule_figure(OneCycle(max_lr=0.1, total_steps=1000, three_phase=True), steps_per_epoch=100)
+    notes = [(a.text, a.x, a.yanchor, a.xanchor) for a in fig.layout.annotations]
+    # inside the panel (top-left anchored at the marker): the epoch tick labels sit above it
+    assert notes == [("peak (step 299)", 299, "top", "left"), ("end of cool-down (step 598)", 598, "top", "left")]
+    assert list(fig.layout.xaxis.ticktext[:2]) == ["epoch 0", "epoch 1"]
