@@ -33,6 +33,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from superconv.smoothing import ema
+
 __all__ = [
     "MODES",
     "RULES",
@@ -126,20 +128,15 @@ def ema_smooth(losses: Any, beta: float = 0.95) -> np.ndarray:
     """Exponential moving average with bias correction: ``avg_i / (1 - beta ** (i + 1))``.
 
     ``avg_i = beta * avg_(i-1) + (1 - beta) * loss_i`` with ``avg_(-1) = 0``; the correction makes
-    the first value equal the first loss. ``beta=0`` returns the losses unchanged.
+    the first value equal the first loss. ``beta=0`` returns the losses unchanged. The range test
+    never records a non-finite loss; :func:`superconv.smoothing.ema` (which this calls) leaves a
+    gap at one rather than poisoning the rest of the curve.
 
     Example:
         >>> ema_smooth([1.0, 3.0], beta=0.5).tolist()  # avg: 0.5, 1.75 -> /0.5, /0.75
         [1.0, 2.3333333333333335]
     """
-    beta = _check_beta(beta)
-    losses = np.asarray(losses, dtype=np.float64).ravel()
-    out = np.empty_like(losses)
-    avg = 0.0
-    for i, loss in enumerate(losses):
-        avg = beta * avg + (1.0 - beta) * loss
-        out[i] = avg / (1.0 - beta ** (i + 1))
-    return out
+    return ema(np.asarray(losses, dtype=np.float64).ravel(), _check_beta(beta))
 
 
 class DivergenceMonitor:

@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from superconv.plots import schedule_points
 from superconv.schedules import Schedule
 from superconv.smoothing import decimate, ema
 
@@ -278,9 +279,8 @@ def schedules_figure(
     colors = dict(colors or run_colors(list(schedules)))
     fig = go.Figure()
     for label, sched in schedules.items():
-        steps, lr, _ = sched.curves()
-        idx = decimate(len(steps), max_points)
-        fig.add_trace(go.Scatter(x=_lst(100.0 * steps[idx] / max(len(steps) - 1, 1)), y=_lst(lr[idx]), name=label,
+        steps, lr, _ = schedule_points(sched, max_points)  # exact at the peak and at every phase edge
+        fig.add_trace(go.Scatter(x=_lst(100.0 * steps / max(sched.total_steps - 1, 1)), y=_lst(lr), name=label,
                                  mode="lines", line=dict(color=colors.get(label, PALETTE[0]), width=3)))
     fig.update_layout(height=height, font=dict(size=font_size), margin=dict(l=70, r=20, t=50, b=50),
                       title="Learning rate over the run", xaxis_title="% of training",

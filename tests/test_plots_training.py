@@ -164,3 +164,24 @@ def test_schedules_figure_puts_lanes_on_a_percent_axis():
 def test_run_colors_are_distinct_for_twenty_runs():
     colors = run_colors([f"r{i}" for i in range(20)])
     assert len(set(colors.values())) == 20
+
+
+def test_race_schedules_chart_keeps_the_exact_peak_and_step_edges_of_long_runs():
+    from superconv import OneCycle, StepDecay
+    from superconv.plots_training import schedules_figure
+
+    n = 100_001
+    onecycle = OneCycle(max_lr=1.0, total_steps=n, pct_start=0.3)
+    step = StepDecay(lr=0.3, total_steps=n, boundaries=(0.5,), factor=0.1)
+    fig = schedules_figure({"1cycle": onecycle, "step": step}, max_points=500)
+    lr_trace, step_trace = fig.data
+    full = onecycle.lr(np.arange(n))
+    peak = int(np.argmax(full))  # 30,299: an evenly thinned curve of 500 points misses it
+    assert len(lr_trace.y) <= 510 and max(lr_trace.y) == full[peak]
+    assert lr_trace.x[0] == 0.0 and lr_trace.x[-1] == 100.0
+    # both sides of the drop are drawn at their exact steps: 0.3 up to step 49,999, 0.03 from 50,000
+    (last_high,) = step.phase_boundaries()
+    xs = list(step_trace.x)
+    edge = xs.index(100.0 * last_high / (n - 1))
+    assert xs[edge + 1] == 100.0 * (last_high + 1) / (n - 1)
+    assert step_trace.y[edge] == 0.3 and step_trace.y[edge + 1] == pytest.approx(0.03)
