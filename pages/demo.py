@@ -98,6 +98,7 @@ st.markdown(
 """
     + "\n".join(f"- **{lane.label}**: {lane.note}" for lane in preset.schedules)
     + f"\n\n*How the baselines were chosen:* {preset.how_tuned}"
+    + (f"\n\n*What we measured:* {preset.measured}" if preset.measured else "")
 )
 st.plotly_chart(schedules_figure(lanes, colors=colors), key="demo_schedules")
 with st.expander("What to watch", expanded=True):

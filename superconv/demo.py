@@ -56,6 +56,7 @@ class DemoPreset:
     target_accuracy: float
     schedules: tuple[RaceSchedule, ...]
     how_tuned: str = ""
+    measured: str = ""
     val_fraction: float = 0.2
     width: int | None = None
     nesterov: bool = False
@@ -98,6 +99,9 @@ PRESETS: dict[str, DemoPreset] = {
                    "step decay: 0.3 / 1.0; 1cycle: peak 0.5 / 1.0 / 2.0 with a 30% warm-up and three shorter "
                    "warm-ups (benchmarks/demo_grid.py). Same model, data split per seed, batch size, momentum "
                    "and epoch budget for every lane; no weight decay."),
+        measured=("over seeds 0-2 (`superconv demo --seeds 3`) 1cycle reaches 98% in 8 epochs, the best baseline "
+                  "in 12, and ends as accurate: 1.5x fewer epochs, not the 2x and more reported on larger problems. "
+                  "Digits is easy, and a tuned constant LR with BatchNorm is already quick (README, Class demo)."),
     ),
     "tiny": DemoPreset(
         name="tiny",
@@ -340,7 +344,9 @@ def race_summary(table: pd.DataFrame, *, onecycle: str = "1cycle") -> dict[str, 
         ``{"onecycle_epochs", "best_baseline", "baseline_epochs", "epoch_ratio", "final_delta",
         "claim_holds"}``; ``epoch_ratio`` is 1cycle's epochs over the baseline's (None when either
         lane never reaches the target) and ``claim_holds`` is True when 1cycle needs at most half the
-        epochs of the best baseline and ends at least as accurate.
+        epochs of the best baseline and ends at least as accurate. When no baseline reaches the target,
+        its count is only known to exceed its ``epochs_done``, so the claim then needs 1cycle to reach
+        the target within half of those.
 
     Example:
         >>> t = pd.DataFrame({"schedule": ["1cycle", "constant", "step decay"], "epochs_to_target": [4, 12, 9],
@@ -366,7 +372,11 @@ def race_summary(table: pd.DataFrame, *, onecycle: str = "1cycle") -> dict[str, 
     eb = None if eb is None or pd.isna(eb) else int(eb)
     ratio = round(e1 / eb, 6) if e1 is not None and eb is not None else None
     delta = round(float(one["final_val_acc"]) - float(best["final_val_acc"]), 6)
-    faster = e1 is not None and (eb is None or e1 * 2 <= eb)
+    if eb is not None:
+        faster = e1 is not None and e1 * 2 <= eb
+    else:  # the baseline needs more than the epochs it ran: "at most half" is proven only within half of those
+        ran = best.get("epochs_done")
+        faster = e1 is not None and ran is not None and not pd.isna(ran) and e1 * 2 <= int(ran)
     return {"onecycle_epochs": e1, "best_baseline": best["schedule"], "baseline_epochs": eb,
             "epoch_ratio": ratio, "final_delta": delta, "claim_holds": bool(faster and delta >= 0)}
 
@@ -417,5 +427,5 @@ def preset_summary(preset: str | DemoPreset) -> Mapping[str, Any]:
     p = get_preset(preset)
     return {"name": p.name, "description": p.description, "dataset": p.dataset, "model": p.model,
             "optimizer": p.optimizer, "batch_size": p.batch_size, "epochs": p.epochs,
-            "weight_decay": p.weight_decay, "target_accuracy": p.target_accuracy, "how_tuned": p.how_tuned,
+            "weight_decay": p.weight_decay, "target_accuracy": p.target_accuracy, "how_tuned": p.how_tuned, "measured": p.measured,
             "lanes": [{"label": s.label, "schedule": dict(s.schedule), "note": s.note} for s in p.schedules]}

@@ -147,14 +147,15 @@ def test_table_records_are_json_ready():
 def summary_table(e1, eb, f1, fb):
     return pd.DataFrame({"schedule": ["1cycle", "constant", "step decay"],
                          "epochs_to_target": pd.Series([e1, eb, None], dtype=object),
-                         "final_val_acc": [f1, fb, 0.5]})
+                         "final_val_acc": [f1, fb, 0.5], "epochs_done": [10, 10, 10]})
 
 
 @pytest.mark.parametrize(("e1", "eb", "f1", "fb", "holds", "ratio"), [
     (5, 10, 0.97, 0.97, True, 0.5),     # exactly half, equally accurate
     (6, 10, 0.98, 0.97, False, 0.6),    # faster but not twice as fast
     (4, 10, 0.96, 0.97, False, 0.4),    # fast but ends less accurate
-    (4, None, 0.97, 0.90, True, None),  # the baselines never reach the target
+    (5, None, 0.97, 0.90, True, None),  # no baseline reaches it in 10 epochs, 1cycle within 5
+    (6, None, 0.97, 0.90, False, None),  # no baseline reaches it in 10; 6 > 10 / 2 proves nothing
     (None, 10, 0.99, 0.97, False, None),
 ])
 def test_race_summary_checks_the_claim(e1, eb, f1, fb, holds, ratio):

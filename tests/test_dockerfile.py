@@ -71,3 +71,94 @@ def test_image_builds_where_docker_runs():
         pytest.skip(f"no Docker engine reachable (docker info: {info.stderr.strip()[:120]})")
     build = subprocess.run([docker, "build", "-q", "-t", "superconv:test", str(ROOT)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-2000:]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _json_argv(args: str) -> list[str]:
+    import json
+
+    return json.loads(args[args.index("["):])
+
+
+def test_image_files_start_the_dashboard_and_pass_the_healthcheck(tmp_path):
+    """Without a Docker engine: lay out /app from the Dockerfile's COPY lines alone, start the CMD and run
+    the HEALTHCHECK command, as the container would (port swapped for a free one)."""
+    import os
+    import sys
+    import time
+
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    for args in directives("COPY"):
+        *sources, dest = args.split()
+        for src in sources:
+            target = app_dir / (Path(src).name if dest.endswith("/") else dest.removeprefix("./"))
+            if (ROOT / src).is_dir():
+                shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(ROOT / src, target)
+    port = str(_free_port())
+    env_line = directives("ENV")[0]
+    env = dict(os.environ, **dict(pair.split("=", 1) for pair in env_line.split()))
+    env.update(SUPERCONV_HOME=str(tmp_path / "data"), PYTHONPATH=str(app_dir))
+    cmd = [a.replace("8501", port) for a in _json_argv(directives("CMD")[-1])]
+    check = [a.replace("8501", port) for a in _json_argv(directives("HEALTHCHECK")[0].split("CMD", 1)[1])]
+    server = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60  # the HEALTHCHECK's --start-period
+        while True:
+            probe = subprocess.run(check, cwd=app_dir, env=env, capture_output=True, text=True)
+            if probe.returncode == 0 or time.monotonic() > deadline or server.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert probe.returncode == 0, f"healthcheck failed: {probe.stderr[-500:]}"
+        import urllib.request
+
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        assert "<title>Streamlit</title>" in page or "streamlit" in page.lower()
+    finally:
+        server.terminate()
+        out = server.communicate(timeout=20)[0]
+    assert "Traceback" not in out, out[-2000:]
+    assert "0.0.0.0" in " ".join(cmd)
+    # The health endpoint answers even if a page is missing: render every page from the copied files too.
+    render = subprocess.run(
+        [sys.executable, "-c",
+         "import superconv, sys; from streamlit.testing.v1 import AppTest; from app import PAGES\n"
+         "assert superconv.__file__.startswith(sys.argv[1]), superconv.__file__\n"
+         "at = AppTest.from_file('app.py', default_timeout=60).run()\n"
+         "assert not at.exception, [e.value for e in at.exception]\n"
+         "import os; missing = [page for page, *_ in PAGES if not os.path.exists(page)]\n"
+         "assert not missing, missing", str(app_dir)],
+        cwd=app_dir, env=env, capture_output=True, text=True, timeout=120)
+    assert render.returncode == 0, render.stderr[-2000:]
+
+
+def test_image_pip_install_resolves_against_the_package_index():
+    """The image's ``pip install`` step (pinned requirements plus ``tensorflow[and-cuda]``) resolves, for
+    this Python and platform, without downloading the wheels (pip --dry-run reads their metadata)."""
+    import sys
+    import urllib.request
+
+    try:
+        urllib.request.urlopen("https://pypi.org/simple/tensorflow/", timeout=10).close()
+    except OSError as exc:
+        pytest.skip(f"the package index is not reachable from here ({exc})")
+    (step,) = [r for r in directives("RUN") if "-r requirements.txt" in r]
+    extra = re.search(r'"(tensorflow\[and-cuda\]==[^"]+)"', step).group(1)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
+         "-r", str(ROOT / "requirements.txt"), extra],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    import json
+
+    names = {item["metadata"]["name"].lower() for item in json.loads(result.stdout)["install"]}
+    assert {"tensorflow", "streamlit", "nvidia-cudnn-cu12", "nvidia-cublas-cu12"} <= names

@@ -30,6 +30,15 @@ def test_demo_page_explains_the_race_before_it_starts(monkeypatch):
     assert any("Start the race" in i.value for i in at.info)
 
 
+def test_class_demo_preset_states_what_was_measured(monkeypatch):
+    monkeypatch.delenv("SUPERCONV_DEMO_PRESET", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception and at.selectbox(key="demo_preset").value == "digits"
+    text = " ".join(m.value for m in at.markdown)
+    assert "*What we measured:* " + PRESETS["digits"].measured in text
+    assert "in 8 epochs, the best baseline in 12" in text
+
+
 @pytest.mark.slow
 def test_demo_race_renders_the_results_table(monkeypatch):
     monkeypatch.setenv("SUPERCONV_DEMO_PRESET", "tiny")
