@@ -18,7 +18,7 @@ Two data sets:
 
 Usage::
 
-    python benchmarks/demo_budgets.py                         # digits, 3 seeds (about 10 minutes on 2 cores)
+    python benchmarks/demo_budgets.py                         # digits, 3 seeds (about 15 minutes on 2 cores)
     python benchmarks/demo_budgets.py --data mnist1d          # about 15 minutes
     python benchmarks/demo_budgets.py --data mnist1d --weight-decay 5e-4 --targets 0.96,0.965
 """
@@ -52,9 +52,11 @@ def step(lr: float) -> dict:
 # lane -> [(schedule, budgets)]. A constant LR does not depend on the budget: one long run gives every budget.
 GRIDS = {
     "digits": {
-        "1cycle": [(onecycle(lr, pct), (4, 5, 6, 8, 10, 12, 16, 20)) for lr in (0.5, 1.0, 2.0) for pct in (0.1, 0.2, 0.3)],
-        "constant": [(constant(lr), (30,)) for lr in (0.1, 0.2, 0.3, 0.5)],
-        "step decay": [(step(lr), (4, 5, 6, 8, 10, 12, 16, 20)) for lr in (0.3, 0.5, 1.0)],
+        "1cycle": [(onecycle(lr, pct), (4, 5, 6, 8, 10, 12, 16, 20)) for lr in (0.5, 1.0, 2.0) for pct in (0.1, 0.2, 0.3)]
+        + [(onecycle(lr, pct), (6, 7, 8, 9, 10)) for lr in (0.7, 1.5) for pct in (0.2, 0.3)],
+        "constant": [(constant(lr), (30,)) for lr in (0.1, 0.2, 0.3, 0.4, 0.5, 0.7)],
+        "step decay": [(step(lr), (4, 5, 6, 8, 10, 12, 16, 20)) for lr in (0.3, 0.5, 1.0)]
+        + [(step(lr), (8, 10, 12, 14, 16, 20, 24)) for lr in (0.2, 0.4)],
     },
     "mnist1d": {
         "1cycle": [(onecycle(lr, 0.2), (10, 15, 20)) for lr in (0.3, 0.5, 1.0)],
