@@ -35,6 +35,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
+from superconv.demo import epochs_to_target  # noqa: E402
+
 
 def onecycle(lr: float, pct: float) -> dict:
     return {"kind": "onecycle", "max_lr": lr, "pct_start": pct, "div_factor": 10.0, "final_div_factor": 1e4,
@@ -111,11 +113,6 @@ def mnist1d_curve(schedule: dict, epochs: int, seed: int, weight_decay: float) -
     return [float(v) if np.isfinite(v) else 0.0 for v in hist.history["val_accuracy"]]
 
 
-def first_hit(curve: np.ndarray, target: float) -> int | None:
-    hits = np.flatnonzero(curve >= target - 1e-9)
-    return int(hits[0]) + 1 if hits.size else None
-
-
 def describe(schedule: dict) -> str:
     if schedule["kind"] == "onecycle":
         return f"peak {schedule['max_lr']:g}, warm-up {schedule['pct_start']:.0%}"
@@ -146,7 +143,7 @@ def main() -> int:
         print(f"\n=== target {target:.1%}")
         best: dict = {}
         for (lane, desc), by_budget in curves.items():
-            hits = [h for h in (first_hit(c, target) for c in by_budget.values() if c.size) if h is not None]
+            hits = [h for h in (epochs_to_target(c, target) for c in by_budget.values() if c.size) if h is not None]
             epochs = min(hits) if hits else None
             finals = "  ".join(f"B{b}: {c[-1]:.4f}" for b, c in sorted(by_budget.items()) if c.size)
             print(f"  {lane:10s} {desc:24s} epochs {'-' if epochs is None else epochs:>3}   final {finals}")

@@ -29,7 +29,7 @@ from superconv.demo import (
     results_table,
 )
 from superconv.jobs import shared_manager
-from superconv.live import LiveMetrics, planned_schedule
+from superconv.live import planned_schedule, shared_live
 from superconv.plots_training import batch_figure, gap_figure, race_figure, run_colors, schedules_figure
 from superconv.schedules import schedule_from_dict
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -38,14 +38,9 @@ REFRESH_S = float(os.environ.get("SUPERCONV_REFRESH_S", "0.5"))
 GROUP_PREFIX = "demo-"
 
 
-@st.cache_resource(show_spinner=False)
-def demo_live() -> LiveMetrics:
-    return LiveMetrics()
-
-
 store = RunStore()
 manager = shared_manager(store.path)  # one per server: the job cap holds across pages
-live = demo_live()
+live = shared_live()  # one cache for every page: a delete elsewhere is seen here
 
 
 def latest_race_group() -> str | None:

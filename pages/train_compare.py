@@ -19,7 +19,7 @@ from superconv.config import OPTIMIZER_NAMES, load_run_config
 from superconv.data import DATASETS
 from superconv.designer_state import settings_from_dict
 from superconv.jobs import shared_manager
-from superconv.live import LiveMetrics, planned_schedule, run_label, runs_overview
+from superconv.live import planned_schedule, run_label, runs_overview, shared_live
 from superconv.models import MODELS
 from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -31,14 +31,9 @@ DESIGNER_STATE_KEY = "designer_settings"  # the Schedule Designer's current sett
 DESIGNER_SAVED_KEY = "designer_saved"  # the designer's saved schedules: name -> schedule.to_dict()
 
 
-@st.cache_resource(show_spinner=False)
-def live_metrics() -> LiveMetrics:
-    return LiveMetrics()
-
-
 store = RunStore()
 manager = shared_manager(store.path)  # one per server: the job cap holds across pages
-live = live_metrics()
+live = shared_live()  # one cache for every page: a delete elsewhere is seen here
 
 st.title("Train & Compare")
 st.caption("Start runs with any schedule, watch them train live, overlay them and compare. Runs live in the "

@@ -61,6 +61,20 @@ class LiveMetrics:
             self._frames.pop((str(store.path), int(run_id)), None)
 
 
+_SHARED_LIVE = LiveMetrics()
+
+
+def shared_live() -> LiveMetrics:
+    """The process-wide :class:`LiveMetrics`: every page and session of a server reads through one cache,
+    so a run's frame is fetched once and ``forget`` (on delete) reaches every page.
+
+    Example:
+        >>> shared_live() is shared_live()
+        True
+    """
+    return _SHARED_LIVE
+
+
 def steps_per_epoch_seen(batches: pd.DataFrame) -> int | None:
     """Steps in the first epoch, once the run has moved past it (None before).
 
