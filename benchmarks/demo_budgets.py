@@ -16,11 +16,22 @@ Two data sets:
   batch 128, trained with plain ``model.fit`` and the superconv optimizers. Needs
   ``pip install mnist1d==0.0.2.post1``.
 
+* ``digits`` with a variant flag (``--optimizer adam``, ``--no-batchnorm``, ``--label-noise``,
+  ``--train-samples``, ``--weight-decay``...): the same split and MLP width, trained with plain ``model.fit`` and the superconv
+  optimizers so that the variants the engine does not offer (an MLP without BatchNorm, flipped training
+  labels, a smaller training set) can be measured. The LR grids are the ``variant`` grids, multiplied by
+  ``--lr-scale``.
+
 Usage::
 
     python benchmarks/demo_budgets.py                         # digits, 3 seeds (about 15 minutes on 2 cores)
     python benchmarks/demo_budgets.py --data mnist1d          # about 15 minutes
     python benchmarks/demo_budgets.py --data mnist1d --weight-decay 5e-4 --targets 0.96,0.965
+    python benchmarks/demo_budgets.py --label-noise 0.2          # variants: about 5 minutes each
+    python benchmarks/demo_budgets.py --no-batchnorm --depth 3 --lr-scale 0.3
+    python benchmarks/demo_budgets.py --optimizer adam [--no-batchnorm]
+    python benchmarks/demo_budgets.py --train-samples 400 --batch-size 100
+    python benchmarks/demo_budgets.py --weight-decay 5e-4
 """
 
 from __future__ import annotations
@@ -66,6 +77,17 @@ GRIDS = {
         "step decay": [(step(lr), (20, 40)) for lr in (0.1, 0.3)],
     },
 }
+# The digits variants (plain model.fit); the LRs are multiplied by --lr-scale.
+VARIANT_LRS = {"sgd": {"1cycle": (0.5, 1.0, 2.0), "constant": (0.1, 0.3, 1.0), "step decay": (0.3, 1.0)},
+               "adam": {"1cycle": (3e-3, 1e-2, 3e-2), "constant": (1e-3, 3e-3, 1e-2), "step decay": (3e-3, 1e-2)}}
+
+
+def variant_grid(optimizer: str, scale: float) -> dict:
+    lrs = {lane: [lr * scale for lr in values] for lane, values in VARIANT_LRS[optimizer].items()}
+    return {"1cycle": [(onecycle(lr, 0.1), (5, 8, 12, 20)) for lr in lrs["1cycle"]]
+            + [(onecycle(lrs["1cycle"][1], 0.3), (5, 8, 12, 20))],
+            "constant": [(constant(lr), (40,)) for lr in lrs["constant"]],
+            "step decay": [(step(lr), (8, 12, 16, 24, 40)) for lr in lrs["step decay"]]}
 
 
 def digits_curve(schedule: dict, epochs: int, seed: int, weight_decay: float) -> list[float]:
@@ -113,6 +135,50 @@ def mnist1d_curve(schedule: dict, epochs: int, seed: int, weight_decay: float) -
     return [float(v) if np.isfinite(v) else 0.0 for v in hist.history["val_accuracy"]]
 
 
+_DIGITS: dict = {}
+
+
+def digits_variant_curve(schedule: dict, epochs: int, seed: int, args: argparse.Namespace) -> list[float]:
+    """Digits as the class-demo preset splits it, with the variant flags applied, trained with model.fit."""
+    import keras
+    from superconv.data import load_dataset
+    from superconv.demo import get_preset
+    from superconv.keras import one_cycle_optimizer
+    from superconv.schedules import schedule_from_dict
+
+    preset = get_preset("digits")
+    if seed not in _DIGITS:
+        ds = load_dataset("digits", seed=seed, val_fraction=preset.val_fraction)
+        x, y = ds.x_train.reshape(len(ds.x_train), -1), ds.y_train.astype("int64")
+        if args.train_samples:
+            x, y = x[: args.train_samples], y[: args.train_samples]
+        if args.label_noise:  # flip a share of the training labels to another class; validation stays clean
+            rng = np.random.default_rng(1000 + seed)
+            flip = rng.random(len(y)) < args.label_noise
+            y = y.copy()
+            y[flip] = (y[flip] + rng.integers(1, 10, int(flip.sum()))) % 10
+        _DIGITS[seed] = (x, y, ds.x_val.reshape(len(ds.x_val), -1), ds.y_val.astype("int64"))
+    x, y, xv, yv = _DIGITS[seed]
+    batch = args.batch_size or preset.batch_size
+    keras.utils.set_random_seed(seed)
+    h = inputs = keras.Input((x.shape[1],))
+    for _ in range(args.depth):
+        if args.no_batchnorm:
+            h = keras.layers.Dense(preset.width, activation="relu")(h)
+        else:
+            h = keras.layers.BatchNormalization(momentum=0.9)(keras.layers.Dense(preset.width, use_bias=False)(h))
+            h = keras.layers.Activation("relu")(h)
+    model = keras.Model(inputs, keras.layers.Dense(10)(h))
+    total = -(-len(x) // batch) * epochs
+    kwargs = {"nesterov": True} if args.optimizer == "sgd" else {}
+    if args.weight_decay:
+        kwargs["weight_decay"] = args.weight_decay
+    opt = one_cycle_optimizer(args.optimizer, schedule_from_dict(dict(schedule, total_steps=total)), **kwargs)
+    model.compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    hist = model.fit(x, y, batch_size=batch, epochs=epochs, validation_data=(xv, yv), verbose=0)
+    return [float(v) if np.isfinite(loss) else 0.0 for v, loss in zip(hist.history["val_accuracy"], hist.history["loss"])]
+
+
 def describe(schedule: dict) -> str:
     if schedule["kind"] == "onecycle":
         return f"peak {schedule['max_lr']:g}, warm-up {schedule['pct_start']:.0%}"
@@ -125,19 +191,38 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--targets", default=None, help="comma-separated target accuracies")
+    variant = parser.add_argument_group("digits variants (plain model.fit)")
+    variant.add_argument("--optimizer", choices=sorted(VARIANT_LRS), default="sgd")
+    variant.add_argument("--no-batchnorm", action="store_true", help="Dense + ReLU layers without BatchNorm")
+    variant.add_argument("--depth", type=int, default=2, help="hidden layers (default 2)")
+    variant.add_argument("--label-noise", type=float, default=0.0, help="share of training labels flipped")
+    variant.add_argument("--train-samples", type=int, default=0, help="keep this many training samples")
+    variant.add_argument("--batch-size", type=int, default=0, help="default: the preset's 512")
+    variant.add_argument("--lr-scale", type=float, default=1.0, help="multiplies every LR of the variant grid")
     args = parser.parse_args()
+    is_variant = args.data == "digits" and (args.optimizer != "sgd" or args.no_batchnorm or args.depth != 2
+                                            or args.label_noise or args.train_samples or args.batch_size
+                                            or args.lr_scale != 1.0 or args.weight_decay)
     targets = [float(t) for t in (args.targets or ("0.97,0.975,0.98" if args.data == "digits" else "0.96,0.965,0.97")).split(",")]
-    train = digits_curve if args.data == "digits" else mnist1d_curve
+    if is_variant:
+        grid = variant_grid(args.optimizer, args.lr_scale)
+
+        def train(schedule: dict, epochs: int, seed: int, _wd: float) -> list[float]:
+            return digits_variant_curve(schedule, epochs, seed, args)
+    else:
+        grid = GRIDS[args.data]
+        train = digits_curve if args.data == "digits" else mnist1d_curve
     curves: dict = collections.defaultdict(dict)  # (lane, description) -> budget -> mean curve
     start = time.perf_counter()
-    for lane, candidates in GRIDS[args.data].items():
+    for lane, candidates in grid.items():
         for schedule, budgets in candidates:
             for budget in budgets:
                 runs = [train(schedule, budget, seed, args.weight_decay) for seed in range(args.seeds)]
                 n = min(len(r) for r in runs)
                 curves[(lane, describe(schedule))][budget] = np.mean([r[:n] for r in runs], axis=0) if n else np.zeros(0)
             print(f"  trained {lane} {describe(schedule)} at budgets {budgets} ({time.perf_counter() - start:.0f} s)", flush=True)
-    print(f"\n{args.data}, weight decay {args.weight_decay:g}, seeds 0..{args.seeds - 1}: epochs until the mean "
+    flags = f" (variant: {vars(args)})" if is_variant else ""
+    print(f"\n{args.data}{flags}, weight decay {args.weight_decay:g}, seeds 0..{args.seeds - 1}: epochs until the mean "
           "validation accuracy reaches the target in a run of any budget (-: never), and final accuracy per budget")
     for target in targets:
         print(f"\n=== target {target:.1%}")
