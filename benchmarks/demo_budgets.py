@@ -106,8 +106,6 @@ _MNIST1D: dict = {}
 
 def mnist1d_curve(schedule: dict, epochs: int, seed: int, weight_decay: float) -> list[float]:
     import keras
-    from superconv.keras import one_cycle_optimizer
-    from superconv.schedules import schedule_from_dict
 
     if not _MNIST1D:
         try:
@@ -127,12 +125,30 @@ def mnist1d_curve(schedule: dict, epochs: int, seed: int, weight_decay: float) -
         h = keras.layers.BatchNormalization(momentum=0.9)(h)
         h = keras.layers.Activation("relu")(h)
     model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(h)))
+    return fit_val_accuracy(model, schedule, (x, y, xv, yv), batch=batch, epochs=epochs, optimizer="sgd",
+                            weight_decay=weight_decay)
+
+
+def fit_val_accuracy(model, schedule: dict, arrays: tuple, *, batch: int, epochs: int, optimizer: str,
+                     weight_decay: float) -> list[float]:
+    """Train ``model`` (10 logits) with ``model.fit`` under ``schedule``; validation accuracy per epoch.
+
+    An epoch whose training loss or validation accuracy is not finite (a diverged run) counts as 0.0.
+    """
+    import keras
+    from superconv.keras import one_cycle_optimizer
+    from superconv.schedules import schedule_from_dict
+
+    x, y, xv, yv = arrays
+    kwargs = {"nesterov": True} if optimizer == "sgd" else {}
+    if weight_decay:
+        kwargs["weight_decay"] = weight_decay
     total = -(-len(x) // batch) * epochs
-    opt = one_cycle_optimizer("sgd", schedule_from_dict(dict(schedule, total_steps=total)), nesterov=True,
-                              **({"weight_decay": weight_decay} if weight_decay else {}))
+    opt = one_cycle_optimizer(optimizer, schedule_from_dict(dict(schedule, total_steps=total)), **kwargs)
     model.compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     hist = model.fit(x, y, batch_size=batch, epochs=epochs, validation_data=(xv, yv), verbose=0)
-    return [float(v) if np.isfinite(v) else 0.0 for v in hist.history["val_accuracy"]]
+    return [float(v) if np.isfinite(v) and np.isfinite(loss) else 0.0
+            for v, loss in zip(hist.history["val_accuracy"], hist.history["loss"])]
 
 
 _DIGITS: dict = {}
@@ -143,8 +159,6 @@ def digits_variant_curve(schedule: dict, epochs: int, seed: int, args: argparse.
     import keras
     from superconv.data import load_dataset
     from superconv.demo import get_preset
-    from superconv.keras import one_cycle_optimizer
-    from superconv.schedules import schedule_from_dict
 
     preset = get_preset("digits")
     if seed not in _DIGITS:
@@ -169,14 +183,8 @@ def digits_variant_curve(schedule: dict, epochs: int, seed: int, args: argparse.
             h = keras.layers.BatchNormalization(momentum=0.9)(keras.layers.Dense(preset.width, use_bias=False)(h))
             h = keras.layers.Activation("relu")(h)
     model = keras.Model(inputs, keras.layers.Dense(10)(h))
-    total = -(-len(x) // batch) * epochs
-    kwargs = {"nesterov": True} if args.optimizer == "sgd" else {}
-    if args.weight_decay:
-        kwargs["weight_decay"] = args.weight_decay
-    opt = one_cycle_optimizer(args.optimizer, schedule_from_dict(dict(schedule, total_steps=total)), **kwargs)
-    model.compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    hist = model.fit(x, y, batch_size=batch, epochs=epochs, validation_data=(xv, yv), verbose=0)
-    return [float(v) if np.isfinite(loss) else 0.0 for v, loss in zip(hist.history["val_accuracy"], hist.history["loss"])]
+    return fit_val_accuracy(model, schedule, (x, y, xv, yv), batch=batch, epochs=epochs,
+                            optimizer=args.optimizer, weight_decay=args.weight_decay)
 
 
 def describe(schedule: dict) -> str:
