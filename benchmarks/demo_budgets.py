@@ -31,6 +31,7 @@ Usage::
     python benchmarks/demo_budgets.py --optimizer adam [--no-batchnorm]
     python benchmarks/demo_budgets.py --train-samples 400 --batch-size 100
     python benchmarks/demo_budgets.py --weight-decay 5e-4
+    python benchmarks/demo_budgets.py --augment 1             # random 1-pixel shifts
 """
 
 from __future__ import annotations
@@ -175,6 +176,12 @@ def digits_variant_curve(schedule: dict, epochs: int, seed: int, args: argparse.
     batch = args.batch_size or preset.batch_size
     keras.utils.set_random_seed(seed)
     h = inputs = keras.Input((x.shape[1],))
+    if args.augment:  # random shifts of the 8x8 image, active in training only
+        side = int(round(x.shape[1] ** 0.5))
+        h = keras.layers.Reshape((side, side, 1))(h)
+        h = keras.layers.RandomTranslation(args.augment / side, args.augment / side, fill_mode="constant",
+                                           interpolation="nearest", seed=seed)(h)
+        h = keras.layers.Flatten()(h)
     for _ in range(args.depth):
         if args.no_batchnorm:
             h = keras.layers.Dense(preset.width, activation="relu")(h)
@@ -207,6 +214,8 @@ def main() -> int:
         variant.add_argument("--train-samples", type=int, default=0, help="keep this many training samples"),
         variant.add_argument("--batch-size", type=int, default=0, help="default: the preset's 512"),
         variant.add_argument("--lr-scale", type=float, default=1.0, help="multiplies every LR of the variant grid"),
+        variant.add_argument("--augment", type=int, default=0,
+                             help="shift each training image by up to this many pixels, anew every epoch"),
     ]
     args = parser.parse_args()
     changed = [f.option_strings[0] for f in variant_flags if getattr(args, f.dest) != f.default]
