@@ -1,8 +1,11 @@
 """superconv dashboard: the frame only (page config, shared sidebar, navigation).
 
-Run with ``streamlit run app.py``. Each page lives in ``pages/`` and is listed once in ``PAGES``;
-adding a page is a one-line edit there. The sidebar shows the compute device from a cheap probe
-(``superconv.device``), so opening the app never imports TensorFlow.
+Run with ``streamlit run app.py``. Each page lives in ``views/`` and is listed once in ``PAGES``;
+adding a page is a one-line edit there. The folder is deliberately not called ``pages/``: Streamlit
+treats a ``pages/`` folder next to the main script as its older folder-based navigation, and on a
+fresh server a deep link (``/designer?max_lr=...``) would then run that page alone, without this frame.
+The sidebar shows the compute device from a cheap probe (``superconv.device``), so opening the app never
+imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from superconv.device import DeviceInfo, probe_device
 
 # (script path, title, icon). The first entry is the landing page.
 PAGES: list[tuple[str, str, str]] = [
-    ("pages/designer.py", "Schedule Designer", ":material/timeline:"),
-    ("pages/lr_finder.py", "LR Finder", ":material/search:"),
-    ("pages/train_compare.py", "Train & Compare", ":material/monitoring:"),
-    ("pages/demo.py", "Class demo", ":material/school:"),
+    ("views/designer.py", "Schedule Designer", ":material/timeline:"),
+    ("views/lr_finder.py", "LR Finder", ":material/search:"),
+    ("views/train_compare.py", "Train & Compare", ":material/monitoring:"),
+    ("views/demo.py", "Class demo", ":material/school:"),
 ]
 
 

@@ -1,6 +1,6 @@
 """The class demo in a real Chromium against `streamlit run app.py`: a live race, page switch, screenshot.
 
-The page takes ``?preset=tiny&epochs=N`` (documented in pages/demo.py) so the race lasts seconds.
+The page takes ``?preset=tiny&epochs=N`` (documented in views/demo.py) so the race lasts seconds.
 """
 
 from __future__ import annotations
@@ -38,11 +38,7 @@ def test_demo_race_grows_live_and_survives_a_page_switch(browser_page, streamlit
     page = browser_page
     preset = PRESETS["tiny"]
     total_steps = EPOCHS * math.ceil(load_dataset("digits").num_train / preset.batch_size)
-    # Open the app at its root first: on a fresh server Streamlit's old pages/-directory mode serves a
-    # deep link (/demo) as a bare page until app.py (st.navigation) has run once.
-    page.goto(streamlit_server)
-    page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Class demo").wait_for()
-    page.goto(f"{streamlit_server}/demo?preset=tiny&epochs={EPOCHS}")
+    page.goto(f"{streamlit_server}/demo?preset=tiny&epochs={EPOCHS}")  # the first request to this server
     page.get_by_role("button", name="Start the race").click()
 
     # the 1cycle loss trace fills in while the workers train: record the lengths the browser sees

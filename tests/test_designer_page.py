@@ -234,8 +234,8 @@ def test_settings_survive_a_trip_to_another_page():
     at = run_app()
     at.select_slider(key=W + "max_lr").set_value(0.5).run()
     at.slider(key=W + "pct_start").set_value(0.2).run()
-    at.switch_page("pages/lr_finder.py").run()
+    at.switch_page("views/lr_finder.py").run()
     assert not at.exception
-    at.switch_page("pages/designer.py").run()
+    at.switch_page("views/designer.py").run()
     assert_chart_shows(at, DesignerSettings(max_lr=0.5, pct_start=0.2))
     assert at.select_slider(key=W + "max_lr").value == 0.5

@@ -130,7 +130,7 @@ def test_pages_share_one_manager_per_store_so_the_cap_is_server_wide(tmp_path, m
         first.shutdown()
     assert shared_manager(tmp_path / "a.sqlite") is not first  # a shut-down manager is replaced
     shared_manager(tmp_path / "a.sqlite").shutdown()
-    pages = ["pages/train_compare.py", "pages/demo.py", "pages/lr_finder.py"]
+    pages = ["views/train_compare.py", "views/demo.py", "views/lr_finder.py"]
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
     for page in pages:
         text = (root / page).read_text()

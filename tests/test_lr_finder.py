@@ -264,7 +264,7 @@ def test_figure_traces_band_markers_and_clipped_axis():
 def test_page_and_cli_modules_do_not_import_tensorflow():
     import ast
 
-    tree = ast.parse((ROOT / "pages" / "lr_finder.py").read_text())
+    tree = ast.parse((ROOT / "views" / "lr_finder.py").read_text())
     modules = sorted({n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
                       and n.module.startswith("superconv")})
     assert "superconv.jobs" in modules and "superconv.plots_lr" in modules

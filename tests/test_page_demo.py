@@ -15,7 +15,7 @@ from superconv.demo import PRESETS, race_from_store, results_table
 from superconv.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "demo.py")
+PAGE = str(ROOT / "views" / "demo.py")
 
 
 def test_demo_page_explains_the_race_before_it_starts(monkeypatch):
@@ -84,7 +84,7 @@ def test_demo_and_train_compare_pages_never_import_tensorflow(tmp_path):
     code = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
-        "for page in ('pages/demo.py', 'pages/train_compare.py'):\n"
+        "for page in ('views/demo.py', 'views/train_compare.py'):\n"
         "    at = AppTest.from_file(page, default_timeout=60).run()\n"
         "    assert not at.exception, at.exception\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"

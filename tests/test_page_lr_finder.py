@@ -17,7 +17,7 @@ from superconv.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGE = "pages/lr_finder.py"
+PAGE = "views/lr_finder.py"
 
 
 def open_page() -> AppTest:

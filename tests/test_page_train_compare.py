@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from superconv.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "train_compare.py")
+PAGE = str(ROOT / "views" / "train_compare.py")
 
 
 def chart_specs(at: AppTest) -> list[dict]:

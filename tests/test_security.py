@@ -17,7 +17,7 @@ from superconv.data import CSV_MAX_BYTES
 from superconv.uploads import safe_filename, save_csv_upload, save_upload, uploads_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted([*(ROOT / "superconv").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"])
+SOURCES = sorted([*(ROOT / "superconv").rglob("*.py"), *(ROOT / "views").glob("*.py"), ROOT / "app.py"])
 
 
 def _call_name(node: ast.Call) -> str:

@@ -24,8 +24,8 @@ from superconv.plots_lr import lr_finder_figure
 from superconv.store import ACTIVE_STATUSES, RunStore
 
 REFRESH_S = float(os.environ.get("SUPERCONV_REFRESH_S", "0.5"))
-HANDOFF_KEY = "designer_max_lr"  # read (and consumed) by pages/designer.py
-DESIGNER_PAGE = "pages/designer.py"
+HANDOFF_KEY = "designer_max_lr"  # read (and consumed) by views/designer.py
+DESIGNER_PAGE = "views/designer.py"
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop"]
 ss = st.session_state
 
