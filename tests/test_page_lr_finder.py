@@ -105,12 +105,14 @@ def test_range_test_chart_suggestions_and_handoff_to_designer():
 
     # hand-off: the chosen rule's LR goes to the designer, which consumes the key
     valley = next(s for s in expected if s.rule == "valley")
-    pick.set_value(f"valley: {valley.lr:.3g}").run()
-    assert any(f"Chosen max_lr: {valley.lr:.3g}" in m.value for m in at.markdown)
-    assert any(f"{valley.lr / 3:.3g} to {valley.lr / 10:.3g}" in m.value for m in at.markdown)
+    shown = f"{valley.lr:.3g}"  # the page works with the value as displayed, not the grid's float
+    pick.set_value(f"valley: {shown}").run()
+    assert any(f"Chosen max_lr: {shown}" in m.value for m in at.markdown)
+    assert any(f"{float(shown) / 3:.3g} to {float(shown) / 10:.3g}" in m.value for m in at.markdown)
     at.button(key="lrf_use").click().run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Schedule Designer"]
     assert "designer_max_lr" not in at.session_state  # consumed by the designer
-    assert at.session_state["designer_settings"]["max_lr"] == pytest.approx(valley.lr, rel=1e-12)
+    assert at.session_state["designer_settings"]["max_lr"] == float(shown)
+    assert at.query_params["max_lr"] == repr(float(shown))  # the share link reads e.g. 0.0215
 

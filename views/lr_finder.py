@@ -189,7 +189,9 @@ if pick == "custom":
                                    value=float(suggestions[0].lr) if suggestions else 0.1, format="%.3e",
                                    key="lrf_custom"))
 else:
-    chosen = float(suggestions[options.index(pick)].lr)
+    # The value as shown (3 significant digits): the range test's LR grid carries no more precision, and
+    # the designer's slider and share link then read 0.1, not 0.09999999999999995.
+    chosen = float(f"{suggestions[options.index(pick)].lr:.3g}")
 
 render_chart(bands, results, suggestions, chosen, key=f"lrf_final_{'_'.join(map(str, run_ids))}")
 
