@@ -177,3 +177,20 @@ def runs_overview(store: Any, *, target: float, kind: str = "train", group: str 
     table = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
     table["epochs_to_target"] = pd.Series([r["epochs_to_target"] for r in rows], dtype=object)
     return table
+
+
+def epochs_to_target_text(epochs: pd.Series, active: pd.Series | bool) -> pd.Series:
+    """Epochs-to-target counts as table text: the count, ``"not yet"`` while the run still trains, or
+    ``"not reached"`` once it has ended without reaching the target (instead of a bare ``None``).
+
+    Args:
+        epochs: epochs to the target per row (an integer, or None/NaN when not reached).
+        active: per row (or for all rows) whether the run is still queued or training.
+
+    Example:
+        >>> epochs_to_target_text(pd.Series([3, None, None], dtype=object), pd.Series([False, True, False])).tolist()
+        ['3', 'not yet', 'not reached']
+    """
+    active = pd.Series(active, index=epochs.index) if isinstance(active, bool) else active
+    return pd.Series([str(int(e)) if not pd.isna(e) else "not yet" if a else "not reached"
+                      for e, a in zip(epochs, active)], index=epochs.index, dtype=object)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -60,6 +61,9 @@ def test_demo_race_renders_the_results_table(monkeypatch):
     assert shown["epochs_done"].tolist() == [2, 2, 2]
     assert shown["best_val_acc"].tolist() == pytest.approx(expected["best_val_acc"].tolist())
     assert shown["final_val_acc"].tolist() == pytest.approx(expected["final_val_acc"].tolist())
+    # epochs to the target as text: a count, or "not reached" once the race is over (never a bare None)
+    assert shown["epochs_to_target"].tolist() == [
+        "not reached" if pd.isna(e) else str(int(e)) for e in expected["epochs_to_target"]]
     race = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][1]
     curves = {t["name"]: t["y"] for t in race["data"] if "reaches" not in t["name"]}
     assert curves["1cycle"] == pytest.approx(expected.iloc[0]["val_acc_by_epoch"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from superconv.demo import epochs_to_target
 from superconv.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,8 @@ def test_runs_persist_across_sessions_and_can_be_deleted_and_exported():
     assert acc["y"] == pytest.approx(epochs["val_acc"].tolist())
     row = other.dataframe[0].value.iloc[0]
     assert row["best_val_acc"] == pytest.approx(epochs["val_acc"].max())
+    reached = epochs_to_target(epochs["val_acc"].to_numpy(), 0.95)  # the page's default target
+    assert row["epochs_to_target"] == ("not reached" if reached is None else str(reached))
     assert row["status"] == "finished" and row["epochs_done"] == 2
 
     other.multiselect(key="tc_picked").set_value([run_id]).run()

@@ -29,7 +29,7 @@ from superconv.demo import (
     results_table,
 )
 from superconv.jobs import shared_manager
-from superconv.live import planned_schedule, shared_live
+from superconv.live import epochs_to_target_text, planned_schedule, shared_live
 from superconv.plots_training import batch_figure, gap_figure, race_figure, run_colors, schedules_figure
 from superconv.schedules import schedule_from_dict
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -168,11 +168,12 @@ def race_panel(group: str, target: float) -> None:
     st.caption(done)
     st.subheader("Results" if not active else "Results so far")
     view = table[["schedule", "seeds", "epochs_done", "best_val_acc", "final_val_acc", "epochs_to_target",
-                  "wall_seconds", "status"]]
+                  "wall_seconds", "status"]].copy()
+    view["epochs_to_target"] = epochs_to_target_text(view["epochs_to_target"], bool(active))
     st.dataframe(view, hide_index=True, key="demo_table", column_config={
         "best_val_acc": st.column_config.NumberColumn("best val acc", format="%.4f"),
         "final_val_acc": st.column_config.NumberColumn("final val acc", format="%.4f"),
-        "epochs_to_target": st.column_config.NumberColumn(f"epochs to {target:.0%}"),
+        "epochs_to_target": st.column_config.TextColumn(f"epochs to {target:.0%}"),
         "wall_seconds": st.column_config.NumberColumn("time per run (s)", format="%.1f"),
         "epochs_done": st.column_config.NumberColumn("epochs"),
     })

@@ -19,7 +19,7 @@ from superconv.config import OPTIMIZER_NAMES, load_run_config
 from superconv.data import DATASETS
 from superconv.designer_state import settings_from_dict
 from superconv.jobs import shared_manager
-from superconv.live import planned_schedule, run_label, runs_overview, shared_live
+from superconv.live import epochs_to_target_text, planned_schedule, run_label, runs_overview, shared_live
 from superconv.models import MODELS
 from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -233,10 +233,11 @@ if table.empty:
     st.caption("The store has no training runs yet.")
 else:
     show = table.drop(columns=["error"]).copy()
+    show["epochs_to_target"] = epochs_to_target_text(show["epochs_to_target"], show["status"].isin(ACTIVE_STATUSES))
     st.dataframe(show, hide_index=True, key="tc_table", column_config={
         "best_val_acc": st.column_config.NumberColumn("best val acc", format="%.4f"),
         "final_val_acc": st.column_config.NumberColumn("final val acc", format="%.4f"),
-        "epochs_to_target": st.column_config.NumberColumn(f"epochs to {target:.0%}"),
+        "epochs_to_target": st.column_config.TextColumn(f"epochs to {target:.0%}"),
         "train_seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
         "peak_lr": st.column_config.NumberColumn("peak LR", format="%.4g"),
         "epochs_done": st.column_config.NumberColumn("epochs done"),
