@@ -3,7 +3,7 @@
 Run with ``streamlit run app.py``. Each page lives in ``views/`` and is listed once in ``PAGES``;
 adding a page is a one-line edit there. The folder is deliberately not called ``pages/``: Streamlit
 treats a ``pages/`` folder next to the main script as its older folder-based navigation, and on a
-fresh server a deep link (``/designer?max_lr=...``) would then run that page alone, without this frame.
+fresh server a deep link (``/demo``) would then run that page alone, without this frame.
 The sidebar shows the compute device from a cheap probe (``superconv.device``), so opening the app never
 imports TensorFlow.
 """

@@ -1,7 +1,7 @@
 """Deep links open pages inside the app, even as the very first request to a fresh server.
 
 Regression test: with the page scripts in a folder named ``pages/``, Streamlit's older folder-based
-navigation served a first request to ``/designer`` by running that script alone (no page config, no
+navigation served a first request to ``/demo`` by running that script alone (no page config, no
 device sidebar, file names as page titles) until ``/`` had been loaded once.
 """
 
@@ -32,18 +32,19 @@ def test_a_deep_link_as_the_first_request_gets_the_app_frame(browser_page, tmp_p
     try:
         wait_healthy(url, proc)
         page = browser_page
-        settings = DesignerSettings(max_lr=0.5, epochs=2, num_samples=1000, batch_size=50)  # 40 steps
-        query = "&".join(f"{k}={v}" for k, v in settings.to_query_params().items())
-        page.goto(f"{url}/designer?{query}")  # nothing has loaded `/` on this server
-
+        page.goto(f"{url}/demo?preset=tiny")  # nothing has loaded `/` on this server
         assert sidebar_links(page) == ["Schedule Designer", "LR Finder", "Train & Compare", "Class demo"]
         assert "Compute device" in page.inner_text("[data-testid=stSidebar]")
-        page.wait_for_function(f"() => ({PEAK})() !== null")
-        assert page.evaluate(PEAK) == pytest.approx(settings.schedule().lr(np.arange(40)).max()) == 0.5
+        page.get_by_role("heading", name="Super-convergence in one click").wait_for()
+        assert "does not seem to exist" not in page.inner_text("body")
 
-        second = page.context.new_page()  # a second visitor's deep link to another page
-        second.goto(f"{url}/demo")
+        # a second visitor opens a shared designer link (the designer is the landing page, at `/`)
+        second = page.context.new_page()
+        settings = DesignerSettings(max_lr=0.5, epochs=2, num_samples=1000, batch_size=50)  # 40 steps
+        second.goto(f"{url}/?" + "&".join(f"{k}={v}" for k, v in settings.to_query_params().items()))
         assert sidebar_links(second) == ["Schedule Designer", "LR Finder", "Train & Compare", "Class demo"]
-        second.get_by_role("heading", name="Super-convergence in one click").wait_for()
+        second.wait_for_function(f"() => ({PEAK})() !== null")
+        assert second.evaluate(PEAK) == pytest.approx(settings.schedule().lr(np.arange(40)).max()) == 0.5
+        assert "does not seem to exist" not in second.inner_text("body")
     finally:
         stop(proc)
