@@ -6,7 +6,7 @@ Use from a test module (pytest finds fixtures imported into it)::
 
     @pytest.mark.browser
     def test_something(browser_page, streamlit_server):
-        browser_page.goto(streamlit_server + "/designer")
+        browser_page.goto(streamlit_server + "/lr_finder")
 
 ``streamlit_server`` starts the app headless on a free port with ``SUPERCONV_HOME`` pointing at a
 temporary directory (module scope: one server per test module) and yields its base URL.
