@@ -32,6 +32,7 @@ Usage::
     python benchmarks/demo_budgets.py --train-samples 400 --batch-size 100
     python benchmarks/demo_budgets.py --weight-decay 5e-4
     python benchmarks/demo_budgets.py --augment 1             # random 1-pixel shifts
+    python benchmarks/demo_budgets.py --depth 4 --weight-decay 5e-4   # a deeper MLP with BatchNorm
 """
 
 from __future__ import annotations
