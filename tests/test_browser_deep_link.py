@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from browser_support import CHROMIUM, browser_page, chromium, start_streamlit, stop, wait_healthy  # noqa: F401
+from browser_support import browser_page, chromium, start_streamlit, stop, wait_healthy, wait_until_idle  # noqa: F401
 
 from superconv.designer_state import DesignerSettings
 
@@ -22,7 +22,7 @@ PEAK = """() => { const gd = document.querySelector('.js-plotly-plot');
 def sidebar_links(page) -> list[str]:
     """The page titles in the sidebar navigation once the script run has finished (icons dropped)."""
     page.locator("[data-testid=stSidebarNav] a").first.wait_for()
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+    wait_until_idle(page)
     texts = page.locator("[data-testid=stSidebarNav] a").all_inner_texts()
     return [text.strip().split("\n")[-1] for text in texts]
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from browser_support import browser_page, chromium, streamlit_server  # noqa: F401 - pytest fixtures
+from browser_support import browser_page, chromium, streamlit_server, wait_until_idle  # noqa: F401 - pytest fixtures
 
 from superconv.designer_state import DesignerSettings
 
@@ -25,11 +25,6 @@ def wait_for_chart(page) -> None:
 
 def chart_data(page) -> list[dict]:
     return page.evaluate(CHART_DATA)
-
-
-def wait_until_idle(page) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
-    page.wait_for_timeout(300)
 
 
 def test_moving_the_peak_lr_slider_redraws_the_chart(browser_page, streamlit_server, tmp_path):
