@@ -141,12 +141,16 @@ class RunConfig(BaseModel):
         return out
 
     @model_validator(mode="after")
-    def _csv_needs_path(self) -> "RunConfig":
+    def _check_combination(self) -> "RunConfig":
         if self.dataset == "csv" and not self.csv_path:
             raise ValueError("csv_path is required when dataset='csv'; received csv_path=None")
         from superconv.data import INPUT_SHAPES
         from superconv.models import check_model_size, default_width
 
+        shape = INPUT_SHAPES[self.dataset][0] if self.dataset in INPUT_SHAPES else "(features,)"  # csv: vectors
+        if self.model != "mlp" and (self.dataset == "csv" or len(shape) == 1):  # refuse before a run is stored
+            raise ValueError(f"model={self.model!r} needs images (height, width, channels) but dataset={self.dataset!r} "
+                             f"gives vectors of shape {shape}: use model='mlp'")
         if self.dataset in INPUT_SHAPES:  # refuse a model too big to train before anything is stored
             shape, classes = INPUT_SHAPES[self.dataset]
             width = self.width if self.width is not None else default_width(self.model)

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from superconv.config import load_run_config
 from superconv.smoothing import ema
 
 __all__ = [
@@ -603,6 +604,8 @@ def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, v
             _int_at_least("batch_size", run["batch_size"], 1)
             if not run["weight_decay"] >= 0:
                 raise ValueError(f"weight_decay must be >= 0; received weight_decay={run['weight_decay']!r}")
+            # the run fields as a training run checks them (names, a CNN on vectors, model size), before anything is stored
+            load_run_config({k: v for k, v in run.items() if v is not None})
             run["lr_find"] = {"start_lr": float(start_lr), "end_lr": float(end_lr), "num_iter": int(num_iter),
                               "mode": mode, "beta": float(beta), "diverge_th": float(diverge_th),
                               "momentum": float(momentum), "max_samples": max_samples, "label": label}

@@ -39,6 +39,10 @@ def test_schedule_is_normalised():
     ({"schedule": {"kind": "warp"}}, "schedule is invalid: kind must be one of"),
     ({"dataset": "csv"}, "csv_path is required when dataset='csv'"),
     ({"optimizer": "adam", "nesterov": True}, "nesterov applies to optimizer='sgd' only"),
+    ({"dataset": "spirals", "model": "cnn"},
+     "model='cnn' needs images (height, width, channels) but dataset='spirals' gives vectors of shape (2,): use model='mlp'"),
+    ({"dataset": "csv", "csv_path": "data.csv", "model": "resnet"},
+     "model='resnet' needs images (height, width, channels) but dataset='csv' gives vectors of shape (features,)"),
 ])
 def test_errors_name_field_and_value(data, message):
     with pytest.raises(ValueError) as info:

@@ -16,6 +16,7 @@ from superconv.lr_finder import (
     RangeTestResult,
     aggregate_curves,
     ema_smooth,
+    job_configs,
     lr_sequence,
     minimum_div10,
     slide,
@@ -210,6 +211,17 @@ def test_result_round_trip_and_val_suggestions():
     assert val["minimum/10"].lr == pytest.approx(r.lrs[14] / 10)
     with pytest.raises(ValueError, match="on must be 'train' or 'val'; received on='test'"):
         r.suggestions(on="test")
+
+
+def test_job_configs_check_the_run_fields_before_anything_is_stored():
+    (cfg,) = job_configs(dataset="spirals", model="mlp", seeds=[3], weight_decay=1e-4, num_iter=50)
+    assert {k: cfg[k] for k in ("dataset", "model", "seed", "weight_decay")} == {
+        "dataset": "spirals", "model": "mlp", "seed": 3, "weight_decay": 1e-4}
+    assert cfg["lr_find"]["num_iter"] == 50
+    with pytest.raises(ValueError, match=r"^model='cnn' needs images .* but dataset='spirals' gives vectors of shape \(2,\)"):
+        job_configs(dataset="spirals", model="cnn")
+    with pytest.raises(ValueError, match=r"^optimizer must be one of .*; received optimizer='lamb'$"):
+        job_configs(optimizer="lamb")
 
 
 def test_aggregate_curves_mean_and_band():

@@ -43,6 +43,12 @@ def test_page_renders_and_rejects_bad_input_without_submitting():
     at.text_input(key="lrf_bs_sweep").set_value("32, 64")
     at.button[0].click().run()
     assert [e.value for e in at.error] == ["sweep either weight decay or batch size, not both"]
+    at.text_input(key="lrf_bs_sweep").set_value("")
+    at.selectbox(key="lrf_dataset").set_value("spirals")  # the page's default model is the CNN
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == [
+        "model='cnn' needs images (height, width, channels) but dataset='spirals' gives vectors of shape (2,): "
+        "use model='mlp'"]
     assert RunStore().list_runs().empty
 
 

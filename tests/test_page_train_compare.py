@@ -38,6 +38,14 @@ def test_page_renders_without_runs_and_rejects_bad_input():
     at.button(key="tc_start").click().run()
     assert [e.value for e in at.error] == [
         "schedule is invalid: boundaries must be increasing fractions in (0, 1); received boundaries=[0.75, 0.5]"]
+    # a CNN on 2-D points: refused on the page, before a run is stored, with the way out
+    at.radio(key="tc_schedule").set_value("constant").run()
+    at.selectbox(key="tc_dataset").set_value("spirals").run()
+    at.selectbox(key="tc_model").set_value("cnn").run()
+    at.button(key="tc_start").click().run()
+    assert [e.value for e in at.error] == [
+        "model='cnn' needs images (height, width, channels) but dataset='spirals' gives vectors of shape (2,): "
+        "use model='mlp'"]
     assert RunStore().list_runs().empty
 
 
