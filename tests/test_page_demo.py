@@ -84,6 +84,16 @@ def test_demo_page_warns_about_a_bad_epochs_parameter(monkeypatch):
     assert at.number_input(key="demo_epochs_digits").value == PRESETS["digits"].epochs
 
 
+def test_demo_page_warns_about_an_unknown_preset_in_the_link():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["preset"] = "cifar"
+    at.run()
+    assert not at.exception
+    names = list(PRESETS)
+    assert [w.value for w in at.warning] == [f"preset must be one of {names}; received preset='cifar'; using {names[0]}"]
+    assert at.selectbox(key="demo_preset").value == names[0]
+
+
 def test_demo_and_train_compare_pages_never_import_tensorflow(tmp_path):
     code = (
         "import sys\n"

@@ -63,12 +63,14 @@ st.title("Super-convergence in one click")
 
 group = st.session_state.get("demo_group") or latest_race_group()
 # Preset shown: the URL's, the environment's, else the one of the race on screen, else the class demo.
-requested = (st.query_params.get("preset") or os.environ.get("SUPERCONV_DEMO_PRESET")
-             or (race_preset(group) if group else None) or DEFAULT_PRESET)
+asked = st.query_params.get("preset") or os.environ.get("SUPERCONV_DEMO_PRESET")
+requested = asked or (race_preset(group) if group else None) or DEFAULT_PRESET
 names = list(PRESETS)
 c = st.columns([2, 1, 1])
 preset_name = c[0].selectbox("preset", names, index=names.index(requested) if requested in names else 0,
                              format_func=lambda n: f"{n}: {PRESETS[n].description}", key="demo_preset")
+if asked and asked not in names:
+    st.warning(f"preset must be one of {names}; received preset={asked!r}; using {preset_name}")
 preset = get_preset(preset_name)
 epochs_text_in = st.query_params.get("epochs") or os.environ.get("SUPERCONV_DEMO_EPOCHS")
 try:
