@@ -218,6 +218,7 @@ def race_figure(
     *,
     target: float | None = None,
     colors: Mapping[str, str] | None = None,
+    epochs: int | None = None,
     height: int = 460,
     font_size: int = 18,
 ) -> go.Figure:
@@ -228,14 +229,18 @@ def race_figure(
             ``val_acc_by_epoch``, ``epochs_to_target``).
         target: Target accuracy line; each schedule's first epoch at the target gets a marker.
         colors: schedule -> colour.
+        epochs: The race's epoch budget: the x axis spans it from the start, so the lines grow along
+            a fixed track (and an empty chart shows epochs 1..N and accuracy 0..1, not Plotly's -1..6).
         height: Figure height in pixels.
         font_size: Base font size (projector friendly).
 
     Example:
         >>> t = pd.DataFrame({"schedule": ["1cycle"], "val_acc_by_epoch": [[0.5, 0.96]], "epochs_to_target": [2]})
-        >>> fig = race_figure(t, target=0.95)
+        >>> fig = race_figure(t, target=0.95, epochs=5)
         >>> [(tr.name, tr.y) for tr in fig.data]
         [('1cycle', (0.5, 0.96)), ('1cycle reaches 95%', (0.96,))]
+        >>> fig.layout.xaxis.range
+        (0.5, 5.5)
     """
     labels = list(table["schedule"])
     colors = dict(colors or run_colors(labels))
@@ -257,6 +262,10 @@ def race_figure(
     fig.update_layout(height=height, font=dict(size=font_size), margin=dict(l=70, r=20, t=50, b=50),
                       title="Validation accuracy per epoch (mean over seeds)",
                       xaxis_title="epoch", yaxis_title="validation accuracy", legend=dict(orientation="h", y=-0.2))
+    if epochs:
+        fig.update_xaxes(range=[0.5, int(epochs) + 0.5], dtick=1 if int(epochs) <= 15 else None)
+    if not any(a is not None and not pd.isna(a) for acc in table["val_acc_by_epoch"] for a in acc):
+        fig.update_yaxes(range=[0, 1])  # nothing measured yet
     return fig
 
 

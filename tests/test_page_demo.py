@@ -50,11 +50,14 @@ def test_demo_race_renders_the_results_table(monkeypatch):
     group = at.session_state["demo_group"]
     runs = store.list_runs(group=group)
     assert sorted(runs["name"]) == ["1cycle · seed 0", "constant · seed 0", "step decay · seed 0"]
+    # one race at a time: Start is disabled while this one runs (a second race would queue behind it)
+    assert at.button(key="demo_start").disabled and not at.button(key="demo_stop").disabled
     for run_id in runs["id"]:
         assert store.wait_for(int(run_id), timeout=180) == "finished"
     at.run()
     at.run()
     assert not at.exception
+    assert not at.button(key="demo_start").disabled and at.button(key="demo_stop").disabled
     expected = results_table(race_from_store(store, group), target=PRESETS["tiny"].target_accuracy)
     shown = at.dataframe[0].value
     assert shown["schedule"].tolist() == ["1cycle", "constant", "step decay"]
@@ -67,6 +70,7 @@ def test_demo_race_renders_the_results_table(monkeypatch):
     race = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][1]
     curves = {t["name"]: t["y"] for t in race["data"] if "reaches" not in t["name"]}
     assert curves["1cycle"] == pytest.approx(expected.iloc[0]["val_acc_by_epoch"])
+    assert race["layout"]["xaxis"]["range"] == [0.5, 2.5]  # the budget's track
     assert any("Results" == h.value for h in at.subheader)
 
     # a new session (another browser, or back from another page) shows the same race

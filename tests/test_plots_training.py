@@ -151,6 +151,19 @@ def test_race_figure_marks_the_epoch_reaching_the_target():
     assert list(t["1cycle reaches 95%"].x) == [2] and list(t["1cycle reaches 95%"].y) == [0.96]
     assert "constant reaches 95%" not in t
     assert fig.layout.font.size == 18
+    assert fig.layout.xaxis.range is None and fig.layout.yaxis.range is None  # autoscaled without a budget
+
+
+def test_race_figure_spans_the_budget_before_any_epoch_is_measured():
+    empty = pd.DataFrame({"schedule": ["1cycle", "constant"], "val_acc_by_epoch": [[], []],
+                          "epochs_to_target": pd.Series([None, None], dtype=object)})
+    fig = race_figure(empty, target=0.98, epochs=30)
+    assert fig.layout.xaxis.range == (0.5, 30.5) and fig.layout.xaxis.dtick is None
+    assert fig.layout.yaxis.range == (0, 1)
+    started = pd.DataFrame({"schedule": ["1cycle"], "val_acc_by_epoch": [[0.4, 0.7]], "epochs_to_target": [None]})
+    fig = race_figure(started, target=0.98, epochs=8)
+    assert fig.layout.xaxis.range == (0.5, 8.5) and fig.layout.xaxis.dtick == 1
+    assert fig.layout.yaxis.range is None  # the measured accuracies set the scale
 
 
 def test_schedules_figure_puts_lanes_on_a_percent_axis():

@@ -113,13 +113,28 @@ with st.expander("What to watch", expanded=True):
 """
     )
 
-b = st.columns([1, 1, 3])
-if b[0].button("Start the race", type="primary", key="demo_start"):
+
+
+def start_race() -> None:
+    """Button callback: submit every lane of a new race (runs before the script, so the page that
+    follows already shows the new race and a disabled Start button). Reads the widgets' current
+    values, which may be newer than the last script run's."""
+    ss = st.session_state
+    preset = get_preset(ss["demo_preset"])
+    seeds, epochs = int(ss["demo_seeds"]), int(ss[f"demo_epochs_{preset.name}"])
     group = f"{GROUP_PREFIX}{preset.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     for config in race_configs(preset, seeds=seeds, epochs=epochs):
         manager.submit(config, kind="train", group=group)
     st.session_state["demo_group"] = group
     st.toast(f"Race started: {len(preset.schedules) * seeds} runs")
+
+
+race_runs = store.list_runs(kind="train", group=group) if group else None
+race_active = bool(race_runs is not None and race_runs["status"].isin(ACTIVE_STATUSES).any())
+b = st.columns([1, 1, 3])
+# One race at a time: a second one would queue behind this one's lanes (the server-wide job cap).
+b[0].button("Start the race", type="primary", key="demo_start", on_click=start_race,
+            disabled=race_active, help="Stop the race on screen to start another" if race_active else None)
 
 if group is None:
     st.info("Press **Start the race**: every schedule trains at once and the charts fill in live.")
@@ -127,8 +142,6 @@ if group is None:
 
 race_preset_name = race_preset(group) or preset.name
 race_target = get_preset(race_preset_name).target_accuracy
-race_runs = store.list_runs(kind="train", group=group)
-race_active = race_runs["status"].isin(ACTIVE_STATUSES).any()
 if b[1].button("Stop the race", key="demo_stop", disabled=not race_active):
     for run_id in race_runs.loc[race_runs["status"].isin(ACTIVE_STATUSES), "id"]:
         manager.cancel(int(run_id))
@@ -150,7 +163,8 @@ def race_panel(group: str, target: float) -> None:
         st.rerun()  # the race is over: one full rerun to settle the buttons
     st.session_state["demo_signature"] = signature
     table = results_table(race_from_store(store, group), target=target)
-    st.plotly_chart(race_figure(table, target=target, colors=colors), key="demo_race_chart")
+    budget = max((int(c.get("epochs", 0)) for c in runs["config"]), default=0) or None
+    st.plotly_chart(race_figure(table, target=target, colors=colors, epochs=budget), key="demo_race_chart")
     # Loss and LR of the first seed of each lane (the other seeds look alike; the table averages them).
     first = {}
     for _, r in runs.iterrows():
