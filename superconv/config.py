@@ -67,7 +67,7 @@ class RunConfig(BaseModel):
         shuffle: Reshuffle the training data every epoch (default); False keeps the file order.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     name: str = ""
     dataset: str = "digits"
@@ -147,12 +147,11 @@ class RunConfig(BaseModel):
         from superconv.data import INPUT_SHAPES
         from superconv.models import check_model_size, default_width
 
-        shape = INPUT_SHAPES[self.dataset][0] if self.dataset in INPUT_SHAPES else "(features,)"  # csv: vectors
-        if self.model != "mlp" and (self.dataset == "csv" or len(shape) == 1):  # refuse before a run is stored
+        shape, classes = INPUT_SHAPES.get(self.dataset, (None, None))  # None: a CSV, vectors of its columns
+        if self.model != "mlp" and (shape is None or len(shape) == 1):  # refuse before a run is stored
             raise ValueError(f"model={self.model!r} needs images (height, width, channels) but dataset={self.dataset!r} "
-                             f"gives vectors of shape {shape}: use model='mlp'")
-        if self.dataset in INPUT_SHAPES:  # refuse a model too big to train before anything is stored
-            shape, classes = INPUT_SHAPES[self.dataset]
+                             f"gives vectors of shape {shape or '(features,)'}: use model='mlp'")
+        if shape is not None:  # refuse a model too big to train before anything is stored
             width = self.width if self.width is not None else default_width(self.model)
             check_model_size(self.model, shape, classes, width)
         if self.nesterov and self.optimizer != "sgd":
@@ -179,6 +178,7 @@ _MESSAGES = {
     "int_from_float": "must be an integer",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
+    "finite_number": "must be a finite number",
     "bool_parsing": "must be true or false",
     "bool_type": "must be true or false",
     "string_type": "must be a string",

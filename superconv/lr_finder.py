@@ -601,10 +601,8 @@ def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, v
             run = {"dataset": dataset, "model": model, "optimizer": optimizer, "batch_size": int(batch_size),
                    "weight_decay": float(weight_decay), "seed": seed, "csv_path": csv_path}
             run.update({k: (int(v) if k == "batch_size" else float(v)) for k, v in override.items()})
-            _int_at_least("batch_size", run["batch_size"], 1)
-            if not run["weight_decay"] >= 0:
-                raise ValueError(f"weight_decay must be >= 0; received weight_decay={run['weight_decay']!r}")
-            # the run fields as a training run checks them (names, a CNN on vectors, model size), before anything is stored
+            # the run fields as a training run checks them (ranges, names, a CNN on vectors, model size),
+            # swept values included, before anything is stored
             load_run_config({k: v for k, v in run.items() if v is not None})
             run["lr_find"] = {"start_lr": float(start_lr), "end_lr": float(end_lr), "num_iter": int(num_iter),
                               "mode": mode, "beta": float(beta), "diverge_th": float(diverge_th),

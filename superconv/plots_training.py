@@ -264,7 +264,7 @@ def race_figure(
                       xaxis_title="epoch", yaxis_title="validation accuracy", legend=dict(orientation="h", y=-0.2))
     if epochs:
         fig.update_xaxes(range=[0.5, int(epochs) + 0.5], dtick=1 if int(epochs) <= 15 else None)
-    if not any(a is not None and not pd.isna(a) for acc in table["val_acc_by_epoch"] for a in acc):
+    if not any(not pd.isna(a) for acc in table["val_acc_by_epoch"] for a in acc):
         fig.update_yaxes(range=[0, 1])  # nothing measured yet
     return fig
 

@@ -29,6 +29,8 @@ def test_schedule_is_normalised():
     ({"batch_size": 0}, "batch_size must be >= 1; received batch_size=0"),
     ({"batch_size": "big"}, "batch_size must be an integer; received batch_size='big'"),
     ({"weight_decay": -0.1}, "weight_decay must be >= 0.0; received weight_decay=-0.1"),
+    ({"weight_decay": float("nan")}, "weight_decay must be a finite number; received weight_decay=nan"),
+    ({"val_fraction": float("inf")}, "val_fraction must be a finite number; received val_fraction=inf"),
     ({"val_fraction": 1.0}, "val_fraction must be < 1.0; received val_fraction=1.0"),
     ({"dataset": "imagenet"}, "dataset must be one of [.*]; received dataset='imagenet'"),
     ({"model": "vgg"}, "model must be one of ['cnn', 'mlp', 'resnet']; received model='vgg'"),

@@ -114,7 +114,6 @@ with st.expander("What to watch", expanded=True):
     )
 
 
-
 def start_race() -> None:
     """Button callback: submit every lane of a new race (runs before the script, so the page that
     follows already shows the new race and a disabled Start button). Reads the widgets' current
@@ -125,7 +124,7 @@ def start_race() -> None:
     group = f"{GROUP_PREFIX}{preset.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     for config in race_configs(preset, seeds=seeds, epochs=epochs):
         manager.submit(config, kind="train", group=group)
-    st.session_state["demo_group"] = group
+    ss["demo_group"] = group
     st.toast(f"Race started: {len(preset.schedules) * seeds} runs")
 
 
