@@ -7,6 +7,11 @@ LR for 1cycle sits where the loss still falls fast, before it blows up (Smith, a
 No single rule reads that point off the curve reliably, so this module computes several and
 returns them all, each with its name:
 
+The rules read a curve smoothed forward and backward (:func:`superconv.smoothing.zero_lag_ema`):
+the one-way EMA of fastai and pytorch-lr-finder trails the losses by about ``beta / (1 - beta)``
+batches, which on an exponential sweep puts every rule's LR several times too high
+(``benchmarks/lr_finder_lag.py`` measures it).
+
 * ``steepest``: the LR where the smoothed loss falls fastest per decade of LR,
 * ``minimum/10``: a tenth of the LR at the lowest smoothed loss,
 * ``valley``: fastai's rule (longest decreasing stretch of the smoothed loss, a point inside it),
@@ -34,7 +39,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from superconv.config import load_run_config
-from superconv.smoothing import ema
+from superconv.smoothing import ema, zero_lag_ema
 
 __all__ = [
     "MODES",
@@ -347,7 +352,7 @@ def suggest_all(lrs: Any, losses: Any, *, skip_start: int | None = None, skip_en
 # --------------------------------------------------------------------------- results
 @dataclasses.dataclass
 class RangeTestResult:
-    """The record of one range test (raw losses; smoothing applied on read).
+    """The record of one range test (raw losses; zero-lag smoothing applied on read).
 
     Attributes:
         lrs: LR used for each completed batch.
@@ -383,8 +388,10 @@ class RangeTestResult:
 
     @property
     def smoothed(self) -> np.ndarray:
-        """The losses after :func:`ema_smooth` with :attr:`beta`."""
-        return ema_smooth(self.losses, self.beta)
+        """The losses after :func:`superconv.smoothing.zero_lag_ema` with :attr:`beta`: smoothed
+        without the one-way EMA's lag, which would move every suggestion to a higher LR (the stop
+        rule, which runs while the test does, uses the one-way EMA)."""
+        return zero_lag_ema(self.losses, self.beta)
 
     @property
     def num_iter_done(self) -> int:

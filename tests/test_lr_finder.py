@@ -213,6 +213,19 @@ def test_result_round_trip_and_val_suggestions():
         r.suggestions(on="test")
 
 
+def test_suggestions_read_a_curve_smoothed_without_lag():
+    # A noise-free curve (a fall centred at 1e-3, then a blow-up): the rules on the raw losses are the truth.
+    lrs = lr_sequence(1e-5, 10, 100)
+    x = np.log10(lrs)
+    losses = 2.3 - 2.0 / (1 + np.exp(-3 * (x + 3))) + np.exp(2 * x)
+    truth = {s.rule: s.lr for s in suggest_all(lrs, losses)}
+    ours = {s.rule: s.lr for s in RangeTestResult(lrs=lrs, losses=losses, beta=0.95).suggestions()}
+    lagged = {s.rule: s.lr for s in suggest_all(lrs, ema_smooth(losses, 0.95))}  # fastai's one-way EMA
+    for rule in ("steepest", "minimum/10"):
+        assert 0.5 < ours[rule] / truth[rule] < 2, (rule, ours[rule], truth[rule])
+        assert lagged[rule] / truth[rule] > 2.5, (rule, lagged[rule], truth[rule])
+
+
 def test_job_configs_check_the_run_fields_before_anything_is_stored():
     (cfg,) = job_configs(dataset="spirals", model="mlp", seeds=[3], weight_decay=1e-4, num_iter=50)
     assert {k: cfg[k] for k in ("dataset", "model", "seed", "weight_decay")} == {

@@ -15,7 +15,7 @@ from superconv.plots_training import (
     run_colors,
     schedules_figure,
 )
-from superconv.smoothing import decimate, ema
+from superconv.smoothing import decimate, ema, zero_lag_ema
 
 
 # ----------------------------------------------------------------------------- smoothing
@@ -57,6 +57,26 @@ def test_ema_reduces_noise():
 def test_ema_rejects_bad_beta_naming_it(beta):
     with pytest.raises(ValueError, match=r"beta must be .*received beta="):
         ema([1.0, 2.0], beta)
+
+
+def test_zero_lag_ema_hand_computed_and_gaps():
+    # forward [1, 7/3]; backward over [7/3, 1]: 7/3, then (0.25 * 7/3 + 0.5 * 1) / 0.75 = 13/9
+    np.testing.assert_allclose(zero_lag_ema([1.0, 3.0], beta=0.5), [13 / 9, 7 / 3], rtol=1e-12)
+    np.testing.assert_array_equal(zero_lag_ema([4.0, 1.0, 2.0], beta=0.0), [4.0, 1.0, 2.0])
+    out = zero_lag_ema([1.0, np.nan, 3.0, 3.0], beta=0.5)
+    assert np.isnan(out[1]) and np.isfinite(out[[0, 2, 3]]).all()
+    with pytest.raises(ValueError, match=r"beta must be in \[0, 1\); received beta=1"):
+        zero_lag_ema([1.0], beta=1)
+
+
+def test_zero_lag_ema_keeps_features_where_they_are():
+    # A one-way EMA moves a bump's peak and a falling edge later; forward-backward does not.
+    x = np.arange(201)
+    bump = np.exp(-0.5 * ((x - 100) / 8.0) ** 2)
+    assert int(np.argmax(ema(bump, 0.95))) >= 105 and int(np.argmax(zero_lag_ema(bump, 0.95))) == 100
+    edge = 1.0 / (1.0 + np.exp((x - 100) / 5.0))   # falls fastest at index 100
+    steepest = lambda y: int(np.argmin(np.diff(y)))  # noqa: E731
+    assert steepest(ema(edge, 0.95)) >= 105 and steepest(zero_lag_ema(edge, 0.95)) in (99, 100)
 
 
 def test_ema_rejects_2d_input():
