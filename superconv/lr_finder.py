@@ -7,10 +7,10 @@ LR for 1cycle sits where the loss still falls fast, before it blows up (Smith, a
 No single rule reads that point off the curve reliably, so this module computes several and
 returns them all, each with its name:
 
-The rules read a curve smoothed forward and backward (:func:`superconv.smoothing.zero_lag_ema`):
-the one-way EMA of fastai and pytorch-lr-finder trails the losses by about ``beta / (1 - beta)``
-batches, which on an exponential sweep puts every rule's LR several times too high
-(``benchmarks/lr_finder_lag.py`` measures it).
+The rules read a curve smoothed forward and backward (:func:`superconv.smoothing.zero_lag_ema` at
+:func:`curve_beta`): the one-way EMA of fastai and pytorch-lr-finder trails the losses by about
+``beta / (1 - beta)`` batches, which on an exponential sweep puts every rule's LR several times
+too high (``benchmarks/lr_finder_lag.py`` measures it).
 
 * ``steepest``: the LR where the smoothed loss falls fastest per decade of LR,
 * ``minimum/10``: a tenth of the LR at the lowest smoothed loss,
@@ -50,6 +50,7 @@ __all__ = [
     "RangeTestResult",
     "Suggestion",
     "aggregate_curves",
+    "curve_beta",
     "ema_smooth",
     "job_configs",
     "lr_sequence",
@@ -128,6 +129,22 @@ def lr_sequence(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp"
         lrs = start + (end - start) * frac
     lrs[0], lrs[-1] = start, end
     return lrs
+
+
+def curve_beta(num_iter: int) -> float:
+    """EMA factor of the forward-backward smoothing of a range-test curve of ``num_iter`` batches.
+
+    Each pass gets a time constant of 5% of the sweep (``1 / (1 - beta) = num_iter / 20``), so the
+    smoothing spans the same stretch of LR decades whatever the number of batches: 0.3 decades
+    each way on the default sweep from 1e-5 to 10. ``benchmarks/lr_finder_lag.py`` measures it
+    against a one-way EMA; curves shorter than 20 batches are not smoothed.
+
+    Example:
+        >>> [round(curve_beta(n), 3) for n in (10, 100, 300, 1000)]
+        [0.0, 0.8, 0.933, 0.98]
+    """
+    tau = int(num_iter) / 20
+    return 0.0 if tau <= 1 else 1.0 - 1.0 / tau
 
 
 def ema_smooth(losses: Any, beta: float = 0.95) -> np.ndarray:
@@ -359,7 +376,7 @@ class RangeTestResult:
         losses: Raw loss of each batch (the loss the step was computed on).
         stop_reason: ``"completed"``, ``"diverged"`` (smoothed loss > diverge_th x best),
             ``"nan"`` (non-finite loss, not recorded) or ``"cancelled"``.
-        beta: EMA factor for :attr:`smoothed`.
+        beta: EMA factor of the online stop rule; 0 also leaves :attr:`smoothed` raw.
         val_steps / val_losses: Validation loss after the given batches (Smith's variant), if asked.
         params: What produced the curve (start_lr, end_lr, num_iter, mode, seed, weight_decay, ...).
         seconds: Wall time of the sweep.
@@ -388,10 +405,13 @@ class RangeTestResult:
 
     @property
     def smoothed(self) -> np.ndarray:
-        """The losses after :func:`superconv.smoothing.zero_lag_ema` with :attr:`beta`: smoothed
-        without the one-way EMA's lag, which would move every suggestion to a higher LR (the stop
-        rule, which runs while the test does, uses the one-way EMA)."""
-        return zero_lag_ema(self.losses, self.beta)
+        """The losses smoothed without lag: :func:`superconv.smoothing.zero_lag_ema` at
+        :func:`curve_beta` of the planned sweep length (``params["num_iter"]``, else the batches
+        done), so a growing curve keeps one smoothing. ``beta=0`` returns the raw losses. (The
+        stop rule, which must run while the test does, uses the one-way EMA with :attr:`beta`.)"""
+        if self.beta == 0:
+            return self.losses.copy()
+        return zero_lag_ema(self.losses, curve_beta(int(self.params.get("num_iter") or self.num_iter_done)))
 
     @property
     def num_iter_done(self) -> int:

@@ -201,7 +201,8 @@ st.dataframe(table, hide_index=True, key="lrf_table")
 if not suggestions:
     st.warning("The curve is too short for the rules: run more batches or lower the start LR.")
 st.caption(f"Curves ended by: {', '.join(stop_reasons)}. 'diverged' is the normal end of a range test: the "
-           "smoothed loss passed 5x its best.")
+           "running average of the loss passed 5x its best. The drawn curves are smoothed forward and backward, "
+           "so they do not trail the raw losses and the rules mark where the curve really falls.")
 
 st.markdown(
     f"**Chosen max_lr: {chosen:.3g}.** In 1cycle the LR starts at max_lr / div_factor. Smith takes the "
