@@ -12,8 +12,11 @@ seeds' mean loss (RMSE over the stretch the rules read; the raw losses' own RMSE
 locate a feature of the curve, while ``valley`` and ``slide`` depend on how smooth the curve is,
 so the lightly smoothed reference is not a fair target for them.
 
+With ``--train-epochs N`` it then trains 1cycle at each smoothing's typical suggestion (seeds 0
+and 1) and prints the final validation accuracy: do the suggestions train well?
+
 Run:
-    python benchmarks/lr_finder_lag.py [--model cnn] [--num-iter 100] [--seeds 8] [--beta 0.95]
+    python benchmarks/lr_finder_lag.py [--model cnn] [--num-iter 100] [--seeds 8] [--train-epochs 5]
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--num-iter", type=int, default=100)
     p.add_argument("--seeds", type=int, default=8)
     p.add_argument("--beta", type=float, default=0.95)
+    p.add_argument("--train-epochs", type=int, default=0,
+                   help="also train 1cycle for this many epochs (seeds 0 and 1) at each suggestion and "
+                        "print the final validation accuracy (0: skip)")
     args = p.parse_args(argv)
 
     import numpy as np
@@ -54,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     print("reference (rules on the seed-averaged curve): "
           + ", ".join(f"{rule} {lr:.3g}" for rule, lr in reference.items()))
     print(f"{'smoothing':<22}" + "".join(f"{rule:>22}" for rule in reference) + f"{'curve RMSE':>12}")
+    suggested: dict[tuple[str, str], float] = {}
     smoothings = {f"one-way EMA {args.beta:g}": lambda r: ema(r.losses[:n], args.beta),
                   "superconv (zero lag)": lambda r: r.smoothed[:n]}  # RangeTestResult.smoothed, as shipped
     for name, smooth in smoothings.items():
@@ -64,10 +71,20 @@ def main(argv: list[str] | None = None) -> int:
         for rule, ref in reference.items():
             logs = np.log10([pk[rule] / ref for pk in picks if rule in pk])
             cells.append(f"{10 ** logs.mean():.2f}x (±{logs.std():.2f} dec)")
+            suggested[name, rule] = float(ref * 10 ** logs.mean())  # the seeds' typical suggestion
         print(f"{name:<22}" + "".join(f"{c:>22}" for c in cells) + f"{rmse:>12.3f}")
     raw_rmse = float(np.sqrt(np.mean((np.array([r.losses[:n] for r in results])[:, n // 10:n - 5]
                                       - mean[n // 10:n - 5]) ** 2)))
     print(f"(raw losses, unsmoothed: curve RMSE {raw_rmse:.3f})")
+    if args.train_epochs:
+        from superconv.training import train_run
+
+        print(f"1cycle at each typical suggestion, {args.train_epochs} epochs, batch 64, final val acc (seeds 0, 1):")
+        for (name, rule), lr in suggested.items():
+            accs = [train_run({"dataset": args.dataset, "model": args.model, "epochs": args.train_epochs,
+                               "batch_size": 64, "seed": seed, "schedule": {"kind": "onecycle", "max_lr": lr}})
+                    .final.get("val_acc", float("nan")) for seed in (0, 1)]
+            print(f"  {name:<22} {rule:<11} max_lr {lr:.3g}: " + ", ".join(f"{a:.4f}" for a in accs))
     return 0
 
 

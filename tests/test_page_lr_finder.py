@@ -103,6 +103,8 @@ def test_range_test_chart_suggestions_and_handoff_to_designer():
     assert [s.rule for s in expected] == ["steepest", "minimum/10", "valley", "slide"]
     pick = at.radio(key="lrf_pick")
     assert pick.options == [f"{s.rule}: {s.lr:.3g}" for s in expected] + ["custom"]
+    assert pick.value == f"minimum/10: {expected[1].lr:.3g}"  # preselected for 1cycle's max_lr
+    assert any(f"Chosen max_lr: {expected[1].lr:.3g}" in m.value for m in at.markdown)
     for s in expected:
         assert trace_array(tr[s.rule]["x"])[0] == pytest.approx(s.lr, rel=1e-12)
     table = at.dataframe[0].value

@@ -181,12 +181,16 @@ suggestions = band.suggestions()
 stop_reasons = sorted({r.stop_reason for r in results})
 
 options = [f"{s.rule}: {s.lr:.3g}" for s in suggestions]
-pick = st.radio("Max LR for 1cycle", options + ["custom"], key="lrf_pick", horizontal=True,
-                help="No rule is right every time: all are shown. Check the pick against the curve.") \
+# minimum/10 preselected: on digits it trains 1cycle as well as any pick, while the (lag-free) steepest
+# point can sit too low for max_lr (benchmarks/lr_finder_lag.py --train-epochs 5)
+first = next((i for i, s in enumerate(suggestions) if s.rule == "minimum/10"), 0)
+pick = st.radio("Max LR for 1cycle", options + ["custom"], index=first, key="lrf_pick", horizontal=True,
+                help="No rule is right every time: all are shown, minimum/10 first. Check the pick against "
+                     "the curve: a max_lr where the loss still falls clearly, before the minimum.") \
     if options else "custom"
 if pick == "custom":
     chosen = float(st.number_input("Custom max_lr", min_value=1e-8, max_value=1e3,
-                                   value=float(suggestions[0].lr) if suggestions else 0.1, format="%.3e",
+                                   value=float(suggestions[first].lr) if suggestions else 0.1, format="%.3e",
                                    key="lrf_custom"))
 else:
     # The value as shown (3 significant digits): the range test's LR grid carries no more precision, and

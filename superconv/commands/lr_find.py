@@ -145,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
             print("  none (curve too short)", file=out)
         for s in g["suggestions"]:
             print(f"  {s['rule']:<11} {s['lr']:.3g}   {s['description']}", file=out)
-    print("No single rule is right every time: read the curve. For 1cycle take max_lr near these, "
-          "initial LR max_lr/3 .. max_lr/10 (div_factor 3-10, Smith) or the default 25.", file=out)
+    print("No single rule is right every time: read the curve. For 1cycle take max_lr near these (minimum/10 is "
+          "a safe start; the steepest point can be low), initial LR max_lr/3 .. max_lr/10 (div_factor 3-10, "
+          "Smith) or the default 25.", file=out)
     return 0
