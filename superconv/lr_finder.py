@@ -7,17 +7,17 @@ LR for 1cycle sits where the loss still falls fast, before it blows up (Smith, a
 No single rule reads that point off the curve reliably, so this module computes several and
 returns them all, each with its name:
 
-The rules read a curve smoothed forward and backward (:func:`superconv.smoothing.zero_lag_ema` at
-:func:`curve_beta`): the one-way EMA of fastai and pytorch-lr-finder trails the losses by about
-``beta / (1 - beta)`` batches, which on an exponential sweep puts every rule's LR several times
-too high (``benchmarks/lr_finder_lag.py`` measures it).
-
 * ``steepest``: the LR where the smoothed loss falls fastest per decade of LR,
 * ``minimum/10``: a tenth of the LR at the lowest smoothed loss,
 * ``valley``: fastai's rule (longest decreasing stretch of the smoothed loss, a point inside it),
 * ``slide``: fastai's interval slide rule.
 
-Everything here is numpy only; :class:`LRFinder` imports TensorFlow lazily (the training loop
+The rules read a curve smoothed forward and backward (:func:`superconv.smoothing.zero_lag_ema` at
+:func:`curve_beta`): the one-way EMA of fastai and pytorch-lr-finder trails the losses by about
+``beta / (1 - beta)`` batches, which on an exponential sweep puts every rule's LR several times
+too high (``benchmarks/lr_finder_lag.py`` measures it).
+
+Everything here is numpy (plus the run-config check); :class:`LRFinder` imports TensorFlow lazily (the training loop
 lives in :mod:`superconv.lr_range_test`), so the dashboard can import the rules without TF.
 
 Example:

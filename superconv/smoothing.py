@@ -4,7 +4,8 @@ Per-batch losses are noisy (the noise is part of the story: a large learning rat
 adding it). :func:`ema` draws the trend through them the way fastai and pytorch-lr-finder do: an
 exponential moving average divided by ``1 - beta**(t+1)`` so the first points are not pulled
 towards zero. :func:`zero_lag_ema` runs it forward and back, so the smoothed curve does not trail
-the data (the LR finder reads its suggestions off it). :func:`decimate` keeps long curves to a few thousand points per trace for charts.
+the data (the LR finder reads its suggestions off it). :func:`decimate` keeps long curves to a few
+thousand points per trace for charts.
 
 Example:
     >>> ema([1.0, 1.0, 1.0], beta=0.9).tolist()

@@ -185,7 +185,7 @@ options = [f"{s.rule}: {s.lr:.3g}" for s in suggestions]
 # point can sit too low for max_lr (benchmarks/lr_finder_lag.py --train-epochs 5)
 first = next((i for i, s in enumerate(suggestions) if s.rule == "minimum/10"), 0)
 pick = st.radio("Max LR for 1cycle", options + ["custom"], index=first, key="lrf_pick", horizontal=True,
-                help="No rule is right every time: all are shown, minimum/10 first. Check the pick against "
+                help="No rule is right every time: all are shown, minimum/10 preselected. Check the pick against "
                      "the curve: a max_lr where the loss still falls clearly, before the minimum.") \
     if options else "custom"
 if pick == "custom":
