@@ -17,8 +17,9 @@ The rules read a curve smoothed forward and backward (:func:`superconv.smoothing
 ``beta / (1 - beta)`` batches, which on an exponential sweep puts every rule's LR several times
 too high (``benchmarks/lr_finder_lag.py`` measures it).
 
-Everything here is numpy (plus the run-config check); :class:`LRFinder` imports TensorFlow lazily (the training loop
-lives in :mod:`superconv.lr_range_test`), so the dashboard can import the rules without TF.
+Everything here is numpy (plus the run-config check); :class:`LRFinder` imports TensorFlow lazily
+(the training loop lives in :mod:`superconv.lr_range_test`), so the dashboard can import the rules
+without TF.
 
 Example:
     >>> lrs = lr_sequence(1e-4, 1.0, num_iter=5)
