@@ -89,11 +89,11 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-
 def wait_until_idle(page) -> None:
     """Wait until the app's script run has finished (Streamlit's running indicator is gone)."""
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
     page.wait_for_timeout(300)
+
 
 @pytest.fixture(scope="module")
 def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
