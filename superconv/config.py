@@ -156,7 +156,33 @@ class RunConfig(BaseModel):
             check_model_size(self.model, shape, classes, width)
         if self.nesterov and self.optimizer != "sgd":
             raise ValueError(f"nesterov applies to optimizer='sgd' only; received optimizer={self.optimizer!r}")
+        # The schedule is stretched to the run's exact length: check it there, not on a placeholder, so a
+        # run too short for its warm-up (or with a single step) is refused before it is stored.
+        num_train, spe, total = self.run_length()
+        try:
+            self.build_schedule(total)
+        except ValueError as exc:
+            raise ValueError(f"the schedule does not fit this run of {total} optimizer steps (epochs={self.epochs} x "
+                             f"{spe} per epoch, from {num_train} training samples and batch_size={self.batch_size}): "
+                             f"{exc}; use more epochs or a smaller batch_size") from None
         return self
+
+    def run_length(self) -> tuple[int, int, int]:
+        """``(num_train, steps_per_epoch, total_steps)`` of this run, as the engine will train it.
+
+        Computed without loading the data (a CSV file is read once to count its rows).
+
+        Example:
+            >>> RunConfig(dataset="digits", epochs=10, batch_size=64).run_length()
+            (1438, 23, 230)
+        """
+        from superconv.data import split_sizes
+        from superconv.schedules import steps_per_epoch
+
+        num_train, _, _ = split_sizes(self.dataset, val_fraction=self.val_fraction, max_samples=self.max_samples,
+                                      csv_path=self.csv_path, label_column=self.label_column)
+        spe = steps_per_epoch(num_train, self.batch_size)
+        return num_train, spe, self.epochs * spe
 
     def build_schedule(self, total_steps: int) -> Any:
         """The run's schedule stretched to exactly ``total_steps`` steps.

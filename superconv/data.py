@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import io
 import os
@@ -113,6 +114,11 @@ class Dataset:
 
 
 # --------------------------------------------------------------------------- helpers
+def _val_count(n: int, val_fraction: float) -> int:
+    """Validation samples that :func:`_split` holds out of ``n`` (at least one)."""
+    return max(1, int(round(n * float(val_fraction))))
+
+
 def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """Stratified train/val split (plain shuffle split if a class is too small to stratify)."""
     if not 0.0 < float(val_fraction) < 1.0:
@@ -121,7 +127,7 @@ def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int) -> tupl
 
     counts = np.bincount(y)
     stratify = y if counts[counts > 0].min() >= 2 else None
-    n_val = max(1, int(round(len(y) * val_fraction)))
+    n_val = _val_count(len(y), val_fraction)
     if stratify is not None and n_val < int((counts > 0).sum()):
         stratify = None
     return train_test_split(x, y, test_size=n_val, random_state=int(seed), stratify=stratify)
@@ -297,6 +303,77 @@ def _cifar10(seed: int, max_samples: int | None) -> Dataset:
         ) from None
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     return _fixed_split("cifar10", train, test, seed=seed, max_samples=max_samples, class_names=names)
+
+
+# --------------------------------------------------------------------------- sizes without loading
+# Samples of each named dataset before any split; the three with an official test split as (train, test).
+_SIZES = {"digits": 1797, "spirals": 1500, "blobs": 2000, "shapes": 2000}
+_FIXED_SIZES = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
+
+
+def split_sizes(name: str, *, val_fraction: float = 0.2, max_samples: int | None = None,
+                csv_path: str | os.PathLike[str] | None = None, label_column: str = "label") -> tuple[int, int, int]:
+    """``(num_train, num_val, num_classes)`` that :func:`load_dataset` gives, without loading the data.
+
+    Lets a run config be checked against its exact step count before anything is stored or downloaded.
+    A CSV file is read (and validated) to count its rows and classes; the count is cached per file
+    version.
+
+    Args:
+        name: Dataset name (a key of :data:`DATASETS`).
+        val_fraction, max_samples, csv_path, label_column: As in :func:`load_dataset`.
+
+    Raises:
+        ValueError: for an unknown name, an unreadable or invalid CSV, or a split that leaves fewer
+            training samples than classes (naming ``val_fraction`` and ``max_samples``).
+
+    Example:
+        >>> split_sizes("digits")
+        (1438, 359, 10)
+        >>> split_sizes("mnist", max_samples=1000)
+        (1000, 200, 10)
+        >>> split_sizes("digits", max_samples=10)
+        Traceback (most recent call last):
+        ...
+        ValueError: the training split would have 8 samples, fewer than the 10 classes of dataset='digits' (10 samples with max_samples=10, val_fraction=0.2): raise max_samples or lower val_fraction
+    """
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(DATASETS)}; received dataset={name!r}")
+    if name in _FIXED_SIZES:
+        n_train, n_test = _FIXED_SIZES[name]
+        if max_samples is None:
+            return n_train, n_test, INPUT_SHAPES[name][1]
+        return min(n_train, int(max_samples)), min(n_test, max(1, int(max_samples) // 5)), INPUT_SHAPES[name][1]
+    if name == "csv":
+        if csv_path is None:
+            raise ValueError("csv_path is required when dataset='csv'; received csv_path=None")
+        n, classes = _csv_counts(str(Path(csv_path).resolve()), label_column, *_file_version(csv_path))
+    else:
+        n, classes = _SIZES[name], INPUT_SHAPES[name][1]
+    if max_samples is not None:
+        n = min(n, int(max_samples))
+    n_val = _val_count(n, val_fraction)
+    n_train = n - n_val
+    if n_train < classes:
+        raise ValueError(f"the training split would have {n_train} samples, fewer than the {classes} classes of "
+                         f"dataset={name!r} ({n} samples with max_samples={max_samples}, val_fraction={val_fraction:g}): "
+                         "raise max_samples or lower val_fraction")
+    return n_train, n_val, classes
+
+
+def _file_version(path: str | os.PathLike[str]) -> tuple[int, int]:
+    try:
+        st = Path(path).stat()
+    except OSError as exc:
+        raise ValueError(f"csv_path {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    return st.st_size, st.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=16)
+def _csv_counts(path: str, label_column: str, size: int, mtime_ns: int) -> tuple[int, int]:
+    """Rows and classes of a CSV file; ``size`` and ``mtime_ns`` key the cache to the file's version."""
+    _, y, names = read_csv_dataset(path, label_column)
+    return int(len(y)), len(names)
 
 
 # --------------------------------------------------------------------------- CSV upload

@@ -25,6 +25,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from superconv.config import load_run_config
+
 SEED_SEPARATOR = " · seed "
 
 
@@ -204,7 +206,8 @@ def race_configs(preset: str | DemoPreset, seeds: int | Sequence[int] = 1, *,
         accepts it), ordered by schedule then seed, named with :func:`run_name`.
 
     Raises:
-        ValueError: for an unknown preset, bad seeds or a bad epoch count.
+        ValueError: for an unknown preset, bad seeds or a bad epoch count, or a lane whose run config
+            is invalid (e.g. too few epochs for its warm-up), naming the lane.
 
     Example:
         >>> cfgs = race_configs("tiny", seeds=[4], epochs=2)
@@ -219,6 +222,7 @@ def race_configs(preset: str | DemoPreset, seeds: int | Sequence[int] = 1, *,
     configs = []
     for lane in p.schedules:
         schedule = dict(lane.schedule, total_steps=int(n_epochs) * NOMINAL_STEPS_PER_EPOCH)
+        first = len(configs)
         for seed in seed_list:
             configs.append({
                 "name": run_name(lane.label, seed),
@@ -234,6 +238,10 @@ def race_configs(preset: str | DemoPreset, seeds: int | Sequence[int] = 1, *,
                 "width": p.width,
                 "nesterov": p.nesterov,
             })
+        try:  # the seed changes no size, so one config per lane checks them all
+            load_run_config(configs[first])
+        except ValueError as exc:
+            raise ValueError(f"the {lane.label} lane of preset {p.name!r} cannot run {n_epochs} epoch(s): {exc}") from None
     return configs
 
 

@@ -417,7 +417,9 @@ class StepDecay(Schedule):
     Args:
         lr: LR before the first boundary.
         total_steps: Steps covered.
-        boundaries: Increasing fractions of ``total_steps`` in (0, 1) where the LR drops.
+        boundaries: Increasing fractions of ``total_steps`` in (0, 1) where the LR drops: the first
+            step at the lower LR is ``boundary * total_steps`` rounded half up, and each boundary must
+            land on a step of its own in ``1 .. total_steps - 1``.
         factor: Multiplier at each boundary, in (0, 1].
         momentum: Constant momentum.
 
@@ -425,6 +427,10 @@ class StepDecay(Schedule):
         >>> s = StepDecay(lr=0.1, total_steps=100, boundaries=(0.5, 0.75), factor=0.1)
         >>> s.lr([0, 49, 50, 75, 99]).round(6).tolist()
         [0.1, 0.1, 0.01, 0.001, 0.001]
+        >>> StepDecay(lr=0.1, total_steps=10, boundaries=(0.01, 0.02))
+        Traceback (most recent call last):
+        ...
+        ValueError: boundaries must each fall on a step of their own in 1..9; received boundaries=[0.01, 0.02], which drop at steps [0, 0] of total_steps=10
     """
 
     kind: ClassVar[str] = "step"
@@ -447,6 +453,12 @@ class StepDecay(Schedule):
                 f"boundaries must be increasing fractions in (0, 1); received boundaries={list(bounds)!r}"
             )
         object.__setattr__(self, "boundaries", bounds)
+        steps = self._boundary_steps().tolist()
+        if steps and (steps[0] < 1 or steps[-1] > self.total_steps - 1 or len(set(steps)) < len(steps)):
+            raise ValueError(
+                f"boundaries must each fall on a step of their own in 1..{self.total_steps - 1}; "
+                f"received boundaries={list(bounds)!r}, which drop at steps {steps} of total_steps={self.total_steps}"
+            )
         f = _check_float("factor", factor)
         if not 0 < f <= 1:
             raise ValueError(f"factor must be in (0, 1]; received factor={f!r}")
@@ -465,7 +477,8 @@ class StepDecay(Schedule):
         return self.lr_value
 
     def _boundary_steps(self) -> np.ndarray:
-        return np.array([round(b * self.total_steps) for b in self.boundaries], dtype=np.int64)
+        # The first step at the lower LR: boundary * total_steps, rounded half up.
+        return np.array([math.floor(b * self.total_steps + 0.5) for b in self.boundaries], dtype=np.int64)
 
     def lr(self, steps: Any) -> np.ndarray:  # type: ignore[override]
         t = _as_steps(steps, self.total_steps)

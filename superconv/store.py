@@ -178,18 +178,30 @@ class RunStore:
     Args:
         path: The database file; default :func:`default_store_path`. Created with its folder.
         timeout: Seconds a call waits for a lock held by another writer (busy timeout).
+
+    Raises:
+        ValueError: naming the path, when it cannot be opened as a run store (a folder, a file that
+            is not SQLite, no permission); or a timeout that is not > 0.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 30.0):
         self.path = Path(path).expanduser() if path is not None else default_store_path()
         self.timeout = float(timeout)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-            columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
-            if "heartbeat" not in columns:  # a store created before runs had a heartbeat
-                con.execute("ALTER TABLE runs ADD COLUMN heartbeat REAL")
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(f"timeout must be a number of seconds > 0; received timeout={timeout!r}")
+        if self.path.is_dir():
+            raise ValueError(f"the run store {str(self.path)!r} cannot be opened: it is a directory")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.executescript(_SCHEMA)
+                columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+                if "heartbeat" not in columns:  # a store created before runs had a heartbeat
+                    con.execute("ALTER TABLE runs ADD COLUMN heartbeat REAL")
+        except (OSError, sqlite3.Error) as exc:  # a directory, not a database, no permission...
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ValueError(f"the run store {str(self.path)!r} cannot be opened: {reason}") from None
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"

@@ -76,3 +76,10 @@ def test_console_entry_point_runs_as_module():
     out = subprocess.run([sys.executable, "-m", "superconv", "schedule", "--max-lr", "0.3", "--total-steps", "100"],
                          capture_output=True, text=True, check=True)
     assert "peak 0.3 at step 29" in out.stdout
+
+
+def test_csv_path_that_cannot_be_written_is_one_line_exit_2(tmp_path, capsys):
+    for path, reason in [(tmp_path / "missing" / "x.csv", "No such file or directory"), (tmp_path, "Is a directory")]:
+        assert main(["schedule", "--max-lr", "0.1", "--total-steps", "100", "--csv", str(path)]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"superconv schedule: error: --csv '{path}' cannot be written: {reason}; received --csv='{path}'")

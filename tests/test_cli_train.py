@@ -50,6 +50,10 @@ def test_train_then_runs(tmp_path):
     ({"epochs": 0}, "superconv train: error: epochs must be >= 1; received epochs=0"),
     ({"optimizer": "lamb"}, "received optimizer='lamb'"),
     ({"epoch": 3}, "unknown field 'epoch'"),
+    # too short for the schedule once the run's real length is known: refused before a run is stored
+    ({"epochs": 1, "batch_size": 1_000_000}, "superconv train: error: the schedule does not fit this run of 1 "
+     "optimizer steps (epochs=1 x 1 per epoch, from 1438 training samples and batch_size=1000000)"),
+    ({"val_fraction": 0.999}, "the training split would have 2 samples, fewer than the 10 classes"),
 ])
 def test_train_invalid_config_exit_2(tmp_path, config, message):
     path = tmp_path / "bad.json"
@@ -62,6 +66,23 @@ def test_train_invalid_config_exit_2(tmp_path, config, message):
 def test_train_missing_config_and_empty_runs(tmp_path):
     out = _cli("train", "--config", tmp_path / "nope.json", "--store", tmp_path / "r.sqlite")
     assert out.returncode == 2 and "cannot be read" in out.stderr
+    typo = _cli("runs", "--store", tmp_path / "typo" / "r.sqlite")  # listing creates no store at a typo
+    assert typo.returncode == 2 and not (tmp_path / "typo").exists()
+    assert typo.stderr.strip() == (f"superconv runs: error: --store '{tmp_path / 'typo' / 'r.sqlite'}' does not exist; "
+                                   f"received --store='{tmp_path / 'typo' / 'r.sqlite'}'")
+    RunStore(tmp_path / "r.sqlite")
     empty = _cli("runs", "--store", tmp_path / "r.sqlite")
     assert empty.returncode == 0 and "no runs in" in empty.stdout
     assert _cli("runs", "--store", tmp_path / "r.sqlite", "--json").stdout.strip() == "[]"
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_exit_2(tmp_path):
+    (tmp_path / "notdb.sqlite").write_text("not a database\n")
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"epochs": 1}))
+    for argv, reason in [(("runs", "--store", tmp_path / "notdb.sqlite"), "file is not a database"),
+                         (("train", "--config", config, "--store", tmp_path), "it is a directory")]:
+        out = _cli(*argv)
+        store = argv[-1]
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert out.stderr.strip() == f"superconv {argv[0]}: error: the run store '{store}' cannot be opened: {reason}"

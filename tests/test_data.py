@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from superconv.data import DATASETS, DatasetUnavailable, load_dataset, make_shapes, read_csv_dataset
+from superconv.data import DATASETS, DatasetUnavailable, load_dataset, make_shapes, read_csv_dataset, split_sizes
 
 
 @pytest.mark.parametrize("name, shape, classes, total", [
@@ -198,3 +198,33 @@ def test_csv_missing_file_and_path(tmp_path):
         load_dataset("csv", csv_path=tmp_path / "nope.csv")
     with pytest.raises(ValueError, match="csv_path is required when dataset='csv'"):
         load_dataset("csv")
+
+
+@pytest.mark.parametrize("name", ["digits", "spirals", "blobs", "shapes"])
+@pytest.mark.parametrize("val_fraction, max_samples", [(0.2, None), (0.1, None), (0.25, 400), (0.5, 37), (0.01, 60)])
+def test_split_sizes_match_the_loaded_data(name, val_fraction, max_samples):
+    ds = load_dataset(name, seed=2, val_fraction=val_fraction, max_samples=max_samples)
+    assert split_sizes(name, val_fraction=val_fraction, max_samples=max_samples) == (
+        ds.num_train, ds.num_val, ds.num_classes)
+
+
+def test_split_sizes_of_fixed_splits_and_csv(tmp_path):
+    assert split_sizes("mnist") == (60000, 10000, 10)
+    assert split_sizes("cifar10", max_samples=500) == (500, 100, 10)
+    path = _csv(tmp_path, "f1,f2,label\n" + _rows(50, lambda i: ["cat", "dog", "eel"][i % 3]))
+    ds = load_dataset("csv", csv_path=path, val_fraction=0.3)
+    assert split_sizes("csv", csv_path=path, val_fraction=0.3) == (ds.num_train, ds.num_val, 3) == (35, 15, 3)
+    path.write_text("f1,f2,label\n" + _rows(80, lambda i: i % 2))  # a new version of the file is counted anew
+    assert split_sizes("csv", csv_path=path) == (64, 16, 2)
+
+
+def test_split_sizes_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"^dataset must be one of .*; received dataset='imagenet'$"):
+        split_sizes("imagenet")
+    with pytest.raises(ValueError) as info:
+        split_sizes("digits", val_fraction=0.999)
+    assert str(info.value) == (
+        "the training split would have 2 samples, fewer than the 10 classes of dataset='digits' "
+        "(1797 samples with max_samples=None, val_fraction=0.999): raise max_samples or lower val_fraction")
+    with pytest.raises(ValueError, match=r"csv_path '.*missing.csv' cannot be read: No such file or directory"):
+        split_sizes("csv", csv_path=tmp_path / "missing.csv")

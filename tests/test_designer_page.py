@@ -189,7 +189,7 @@ def test_save_and_overlay_with_a_baseline():
     at.text_input(key=W + "save_name").input("fast").run()
     at.button(key=W + "save").click().run()
     at.selectbox(key=W + "baseline_kind").set_value("cyclic").run()
-    at.number_input(key=W + "bl_lr").set_value(0.2).run()
+    at.number_input(key=W + "bl_lr_cyclic").set_value(0.2).run()
     at.number_input(key=W + "bl_base_lr").set_value(0.02).run()
     at.number_input(key=W + "bl_cycles").set_value(2).run()
     at.button(key=W + "add_baseline").click().run()
@@ -239,3 +239,19 @@ def test_settings_survive_a_trip_to_another_page():
     at.switch_page("views/designer.py").run()
     assert_chart_shows(at, DesignerSettings(max_lr=0.5, pct_start=0.2))
     assert at.select_slider(key=W + "max_lr").value == 0.5
+
+
+def test_each_baseline_kind_starts_from_its_own_lr():
+    at = run_app()  # max_lr 0.1: constant starts at 0.01, step decay and the cycle's top at 0.1
+    at.button(key=W + "add_baseline").click().run()
+    at.selectbox(key=W + "baseline_kind").set_value("step").run()
+    assert at.number_input(key=W + "bl_lr_step").value == 0.1
+    at.button(key=W + "add_baseline").click().run()
+    at.selectbox(key=W + "baseline_kind").set_value("cyclic").run()
+    assert (at.number_input(key=W + "bl_lr_cyclic").value, at.number_input(key=W + "bl_base_lr").value) == (0.1, 0.01)
+    at.button(key=W + "add_baseline").click().run()
+    assert not at.exception and not at.error
+    saved = at.session_state["designer_saved"]
+    assert {name: (d["kind"], d.get("lr", d.get("max_lr"))) for name, d in saved.items()} == {
+        "constant 0.01": ("constant", 0.01), "step 0.1 x0.1 at 0.5, 0.75": ("step", 0.1),
+        "CLR 0.01-0.1 x4": ("cyclic", 0.1)}

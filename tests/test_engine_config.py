@@ -45,6 +45,19 @@ def test_schedule_is_normalised():
      "model='cnn' needs images (height, width, channels) but dataset='spirals' gives vectors of shape (2,): use model='mlp'"),
     ({"dataset": "csv", "csv_path": "data.csv", "model": "resnet"},
      "model='resnet' needs images (height, width, channels) but dataset='csv' gives vectors of shape (features,)"),
+    # checked against the run's exact length (1438 training digits), before anything is stored
+    ({"batch_size": 1_000_000, "epochs": 1},
+     "the schedule does not fit this run of 1 optimizer steps (epochs=1 x 1 per epoch, from 1438 training samples "
+     "and batch_size=1000000): total_steps must be an integer >= 2; received total_steps=1; use more epochs or a "
+     "smaller batch_size"),
+    ({"batch_size": 1000, "epochs": 1},
+     "the schedule does not fit this run of 2 optimizer steps (epochs=1 x 2 per epoch, from 1438 training samples "
+     "and batch_size=1000): pct_start * total_steps must be > 1"),
+    ({"max_samples": 10}, "the training split would have 8 samples, fewer than the 10 classes of dataset='digits' "
+     "(10 samples with max_samples=10, val_fraction=0.2)"),
+    ({"val_fraction": 0.999}, "the training split would have 2 samples, fewer than the 10 classes"),
+    ({"dataset": "csv", "csv_path": "/nonexistent/x.csv"},
+     "csv_path '/nonexistent/x.csv' cannot be read: No such file or directory"),
 ])
 def test_errors_name_field_and_value(data, message):
     with pytest.raises(ValueError) as info:
@@ -70,3 +83,11 @@ def test_config_file_errors(tmp_path):
     assert (cfg.epochs, cfg.optimizer) == (2, "adam")
     with pytest.raises(ValueError, match="must be a JSON object; received list"):
         load_run_config([1, 2])
+
+
+def test_run_length_is_the_engines_step_count():
+    assert RunConfig(epochs=10, batch_size=64).run_length() == (1438, 23, 230)  # ceil(1438 / 64) = 23
+    assert RunConfig(epochs=3, batch_size=100, max_samples=500, val_fraction=0.1).run_length() == (450, 5, 15)
+    assert RunConfig(dataset="mnist", model="cnn", epochs=2, batch_size=128).run_length() == (60000, 469, 938)
+    # the schedule is checked at that length: 1 epoch of 10 steps is enough for a 30% warm-up (3 steps)
+    assert load_run_config({"epochs": 1, "batch_size": 150}).run_length()[2] == 10

@@ -105,10 +105,17 @@ def test_restart_marks_orphaned_run_interrupted(tmp_path):
         jm.shutdown()
 
 
-def test_failed_job_and_bad_config(manager):
-    rid = manager.submit({**QUICK, "dataset": "csv", "csv_path": "/nonexistent.csv"})
+def test_failed_job_and_bad_config(manager, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,label\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(40)))
+    rid = manager.submit({**QUICK, "dataset": "csv", "csv_path": str(data), "batch_size": 8})
+    data.unlink()  # gone before the worker process (still importing TensorFlow) reads it
     assert manager.wait(rid, timeout=60) == "failed"
-    assert "cannot be read" in manager.store.get_run(rid)["error"]
+    assert f"csv_path '{data}' cannot be read" in manager.store.get_run(rid)["error"]
+    before = len(manager.store.list_runs())
+    with pytest.raises(ValueError, match="csv_path '/nonexistent.csv' cannot be read"):
+        manager.submit({**QUICK, "dataset": "csv", "csv_path": "/nonexistent.csv"})
+    assert len(manager.store.list_runs()) == before  # refused before anything is stored
     with pytest.raises(ValueError, match="batch_size must be >= 1; received batch_size=0"):
         manager.submit({**QUICK, "batch_size": 0})
     with pytest.raises(ValueError, match="kind must be one of"):

@@ -110,3 +110,22 @@ def test_demo_and_train_compare_pages_never_import_tensorflow(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                          env={**os.environ, "SUPERCONV_HOME": str(tmp_path)})
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_demo_page_refuses_a_budget_too_short_for_the_warm_up(monkeypatch):
+    # digits, batch 512: 3 steps an epoch; 1cycle's 10% warm-up needs more than 1 step, so 4 epochs at least
+    monkeypatch.delenv("SUPERCONV_DEMO_PRESET", raising=False)
+    monkeypatch.delenv("SUPERCONV_DEMO_EPOCHS", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    before = len(RunStore().list_runs())
+    at.number_input(key="demo_epochs_digits").set_value(3).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "the 1cycle lane of preset 'digits' cannot run 3 epoch(s): the schedule does not fit this run of 9 "
+        "optimizer steps (epochs=3 x 3 per epoch, from 1258 training samples and batch_size=512): "
+        "pct_start * total_steps must be > 1 so the warm-up has at least one step; received pct_start=0.1, "
+        "total_steps=9; use more epochs or a smaller batch_size"]
+    assert at.button(key="demo_start").disabled
+    assert len(RunStore().list_runs()) == before and "demo_group" not in at.session_state
+    at.number_input(key="demo_epochs_digits").set_value(4).run()
+    assert not at.error and not at.button(key="demo_start").disabled

@@ -94,6 +94,9 @@ def test_constant_step_decay_cyclic_values():
     d = StepDecay(lr=0.1, total_steps=100, boundaries=(0.5, 0.75), factor=0.1)
     assert d.lr([0, 49, 50, 74, 75, 99]).tolist() == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
     assert d.phase_boundaries() == [49, 74]
+    # boundary * total_steps rounded half up, the same way for every length (2.5 -> 3, 3.5 -> 4)
+    assert StepDecay(lr=1.0, total_steps=5, boundaries=(0.5,)).lr(range(5)).tolist() == [1, 1, 1, 0.1, 0.1]
+    assert StepDecay(lr=1.0, total_steps=7, boundaries=(0.5,)).phase_boundaries() == [3]
     cy = CyclicLR(base_lr=0.01, max_lr=0.11, total_steps=40, step_size=10, base_momentum=0.8, max_momentum=0.9)
     assert cy.lr([0, 5, 10, 15, 20, 30]).tolist() == pytest.approx([0.01, 0.06, 0.11, 0.06, 0.01, 0.11])
     assert cy.momentum([0, 10, 20]).tolist() == pytest.approx([0.9, 0.8, 0.9])
@@ -137,6 +140,13 @@ def test_onecycle_rejects_invalid_arguments(kwargs, message):
         (lambda: StepDecay(lr=0.1, total_steps=10, boundaries=(0.7, 0.5)),
          "boundaries must be increasing fractions in (0, 1); received boundaries=[0.7, 0.5]"),
         (lambda: StepDecay(lr=0.1, total_steps=10, factor=2.0), "factor must be in (0, 1]; received factor=2.0"),
+        (lambda: StepDecay(lr=0.1, total_steps=10, boundaries=(0.01, 0.02)),
+         "boundaries must each fall on a step of their own in 1..9; received boundaries=[0.01, 0.02], "
+         "which drop at steps [0, 0] of total_steps=10"),
+        (lambda: StepDecay(lr=0.1, total_steps=10, boundaries=(0.5, 0.52)), "which drop at steps [5, 5]"),
+        (lambda: StepDecay(lr=0.1, total_steps=10, boundaries=(0.99,)), "which drop at steps [10] of total_steps=10"),
+        (lambda: StepDecay(lr=0.1, total_steps=100).with_total_steps(2),
+         "received boundaries=[0.5, 0.75], which drop at steps [1, 2] of total_steps=2"),
         (lambda: CyclicLR(base_lr=0.2, max_lr=0.1, total_steps=10, step_size=2),
          "base_lr must be <= max_lr; received base_lr=0.2, max_lr=0.1"),
         (lambda: CyclicLR(base_lr=0.01, max_lr=0.1, total_steps=10, step_size=0),

@@ -114,9 +114,17 @@ def test_cnn_weight_decay_adamw_and_mixed_precision_on_cpu():
     assert result.final["mixed_precision_applied"] is False  # CPU: float16 ignored, and recorded so
 
 
-def test_failures_become_failed_results():
-    result, rows, _ = _collect({"dataset": "csv", "csv_path": "/nonexistent/data.csv", "epochs": 1})
+def test_failures_become_failed_results(tmp_path):
+    from superconv.config import load_run_config
+
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,label\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(40)))
+    config = load_run_config({"dataset": "csv", "csv_path": str(data), "epochs": 1, "batch_size": 8})
+    data.unlink()  # valid when the run was configured, gone when it trains
+    result, rows, _ = _collect(config)
     assert isinstance(result, RunResult) and result.status == "failed" and rows == []
-    assert "cannot be read" in result.error
+    assert result.error == f"csv_path '{data}' cannot be read: No such file or directory"
+    with pytest.raises(ValueError, match="csv_path '/nonexistent/data.csv' cannot be read"):
+        train_run({"dataset": "csv", "csv_path": "/nonexistent/data.csv", "epochs": 1})  # refused up front
     with pytest.raises(ValueError, match="epochs must be >= 1; received epochs=0"):
         train_run({"epochs": 0})

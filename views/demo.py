@@ -83,6 +83,12 @@ except ValueError:
 epochs = int(c[1].number_input("epochs (every lane)", 1, 1000, epochs_default, key=f"demo_epochs_{preset_name}"))
 seeds = int(c[2].number_input("seeds", 1, 5, 1, key="demo_seeds",
                               help="each schedule runs once per seed; the table averages over seeds"))
+try:  # e.g. too few epochs for 1cycle's warm-up: say so now rather than store runs that fail
+    race_configs(preset, seeds=seeds, epochs=epochs)
+    race_error = None
+except ValueError as exc:
+    race_error = str(exc)
+    st.error(race_error)
 
 lanes = {lane.label: schedule_from_dict(dict(lane.schedule, total_steps=1000)) for lane in preset.schedules}
 colors = run_colors(list(lanes))
@@ -121,8 +127,12 @@ def start_race() -> None:
     ss = st.session_state
     preset = get_preset(ss["demo_preset"])
     seeds, epochs = int(ss["demo_seeds"]), int(ss[f"demo_epochs_{preset.name}"])
+    try:
+        configs = race_configs(preset, seeds=seeds, epochs=epochs)
+    except ValueError:  # the page, rerun with these values, shows the error
+        return
     group = f"{GROUP_PREFIX}{preset.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    for config in race_configs(preset, seeds=seeds, epochs=epochs):
+    for config in configs:
         manager.submit(config, kind="train", group=group)
     ss["demo_group"] = group
     st.toast(f"Race started: {len(preset.schedules) * seeds} runs")
@@ -133,7 +143,8 @@ race_active = bool(race_runs is not None and race_runs["status"].isin(ACTIVE_STA
 b = st.columns([1, 1, 3])
 # One race at a time: a second one would queue behind this one's lanes (the server-wide job cap).
 b[0].button("Start the race", type="primary", key="demo_start", on_click=start_race,
-            disabled=race_active, help="Stop the race on screen to start another" if race_active else None)
+            disabled=race_active or race_error is not None,
+            help="Stop the race on screen to start another" if race_active else race_error)
 
 if group is None:
     st.info("Press **Start the race**: every schedule trains at once and the charts fill in live.")

@@ -132,11 +132,12 @@ def _forget_saved() -> None:
 
 def _add_baseline(total_steps: int) -> None:
     kind = ss[W + "baseline_kind"]
+    lr = ss.get(W + f"bl_lr_{kind}")
     params = {
-        "constant": {"lr": ss.get(W + "bl_lr"), "momentum": ss.get(W + "bl_mom")},
-        "step": {"lr": ss.get(W + "bl_lr"), "boundaries": ss.get(W + "bl_bounds"), "factor": ss.get(W + "bl_factor"),
+        "constant": {"lr": lr, "momentum": ss.get(W + "bl_mom")},
+        "step": {"lr": lr, "boundaries": ss.get(W + "bl_bounds"), "factor": ss.get(W + "bl_factor"),
                  "momentum": ss.get(W + "bl_mom")},
-        "cyclic": {"base_lr": ss.get(W + "bl_base_lr"), "max_lr": ss.get(W + "bl_lr"), "cycles": ss.get(W + "bl_cycles")},
+        "cyclic": {"base_lr": ss.get(W + "bl_base_lr"), "max_lr": lr, "cycles": ss.get(W + "bl_cycles")},
     }[kind]
     try:
         label, sched = baseline_schedule(kind, total_steps, **params)
@@ -276,8 +277,11 @@ with compare:
     with st.expander("Add a baseline (same step budget)"):
         kind = st.selectbox("Baseline", list(BASELINES), key=W + "baseline_kind", format_func=BASELINES.get)
         c1, c2, c3 = st.columns(3)
-        c1.number_input("LR (cyclic: max LR)", min_value=0.0, value=settings.max_lr / 10 if kind == "constant" else settings.max_lr,
-                        format="%g", key=W + "bl_lr")
+        # One LR field per kind (own key), so each kind starts from its own default: max_lr / 10 for a
+        # constant LR, max_lr for step decay and the top of the cycle.
+        c1.number_input("Max LR" if kind == "cyclic" else "LR", min_value=0.0,
+                        value=settings.max_lr / 10 if kind == "constant" else settings.max_lr,
+                        format="%g", key=W + f"bl_lr_{kind}")
         if kind == "constant":
             c2.number_input("Momentum", 0.0, 0.999, 0.9, step=0.01, key=W + "bl_mom")
         elif kind == "step":

@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit < 0:
         raise ValueError(f"--limit must be >= 0; received --limit={args.limit}")
+    if args.store is not None and not args.store.exists():  # listing must not create a store at a typo
+        raise ValueError(f"--store {str(args.store)!r} does not exist; received --store={str(args.store)!r}")
     store = RunStore(args.store)
     runs = store.list_runs(kind=args.kind, group=args.group)
     if args.limit:

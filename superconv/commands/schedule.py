@@ -104,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
                          f"received total_steps={schedule.total_steps}")
     info = summarize(schedule)
     if args.csv is not None:
-        write_csv(schedule, args.csv)
+        try:
+            write_csv(schedule, args.csv)
+        except OSError as exc:  # a missing folder, a directory, no permission
+            raise ValueError(f"--csv {str(args.csv)!r} cannot be written: {exc.strerror or exc}; "
+                             f"received --csv={str(args.csv)!r}") from None
     if args.quiet:
         return 0
     if args.json:
