@@ -352,6 +352,8 @@ def suggest_all(lrs: Any, losses: Any, *, skip_start: int | None = None, skip_en
     if stop - start < 2:
         start, stop = 0, n
     seg_lrs, seg_losses = lrs[start:stop], losses[start:stop]
+    if isinstance(rules, str):  # a single name would be read letter by letter
+        raise ValueError(f"rules must be a list of rule names from {list(RULES)}; received rules={rules!r}")
     names = list(RULES) if rules is None else list(rules)
     out = []
     for name in names:

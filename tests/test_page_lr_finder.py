@@ -124,3 +124,78 @@ def test_range_test_chart_suggestions_and_handoff_to_designer():
     assert at.session_state["designer_settings"]["max_lr"] == float(shown)
     assert at.query_params["max_lr"] == repr(float(shown))  # the share link reads e.g. 0.0215
 
+
+
+def _stored_curve(store: RunStore, config: dict, n: int, status: str, final: dict | None = None,
+                  group: str = "lrf-test") -> int:
+    """An lr_find run in the store with n batches of a loss that falls, then climbs (no training)."""
+    from superconv.store import BatchRow
+
+    lrs = lr_sequence(1e-5, 10.0, config["lr_find"]["num_iter"])[:n]
+    losses = 2.0 - np.log10(lrs / 1e-5) / 3 + np.maximum(0.0, np.log10(lrs / 0.3)) * 4
+    run_id = store.create_run(config, kind="lr_find", group=group)
+    store.add_batches(run_id, [BatchRow(i, 0, float(l), float(r), 0.9) for i, (r, l) in enumerate(zip(lrs, losses))])
+    store.set_status(run_id, status, final=final)
+    return run_id
+
+
+def test_a_stopped_test_counts_its_batches_and_preselects_no_pick():
+    from superconv.lr_finder import job_configs
+
+    store = RunStore()
+    (a, b), (c,) = job_configs(seeds=[0, 1], num_iter=100), job_configs(seeds=[2], num_iter=100)
+    stopped = [_stored_curve(store, a, 40, "cancelled"), _stored_curve(store, b, 3, "cancelled")]
+    at = open_page()
+    at.session_state["lrf_runs"] = stopped
+    at.run()
+    assert not at.exception
+    # the bar counts the batches done (40 + 3), not the planned 2 x 100
+    assert at.get("progress")[0].proto.text == "43 / 200 batches · 2 curve(s): cancelled, cancelled"
+    assert at.get("progress")[0].proto.value == 21
+    partial = aggregate_curves([result_from_rows(a, *_rows(store, stopped[0])), result_from_rows(b, *_rows(store, stopped[1]))])
+    assert partial.lrs.size == 3  # cut to the shortest curve: too short for the rules
+    assert [w.value for w in at.warning] == [
+        "The curve is too short for the rules (3 points; they need 10): run more batches or lower the start LR."]
+    assert not any(r.key == "lrf_pick" for r in at.radio)  # nothing to pick from
+    assert any("Curves ended by: cancelled." in c.value for c in at.caption)
+
+    # one finished curve and one stopped one: the band uses the finished curve, a pick is preselected
+    done = _stored_curve(store, c, 80, "finished", final={"stop_reason": "diverged"})
+    at.session_state["lrf_runs"] = [stopped[0], done]
+    at.run()
+    assert at.get("progress")[0].proto.text == "140 / 200 batches · 2 curve(s): cancelled, finished"
+    assert at.radio(key="lrf_pick").value.startswith("minimum/10: ")
+    assert any("Curves ended by: cancelled, diverged." in c.value for c in at.caption)
+
+    # only the stopped 40-batch curve: suggestions with a warning, no preselected pick, no hand-off yet
+    at = open_page()  # a new session: no earlier pick
+    at.session_state["lrf_runs"] = [stopped[0]]
+    at.run()
+    lrs = lr_sequence(1e-5, 10.0, 100)
+    assert [w.value for w in at.warning] == [
+        f"The test did not run to its end (cancelled): the curve stops at LR {lrs[39]:.3g}, and the rules read only "
+        "that part, so no pick is preselected. Check any pick against the curve, or run the test again."]
+    assert at.radio(key="lrf_pick").value is None
+    assert any("Pick a max_lr above" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "lrf_use"]
+
+
+def _rows(store: RunStore, run_id: int) -> tuple[np.ndarray, np.ndarray]:
+    df = store.batch_metrics(run_id)
+    return df["lr"].to_numpy(float), df["loss"].to_numpy(float)
+
+
+def test_a_new_session_shows_the_latest_test_in_the_store():
+    from superconv.lr_finder import job_configs
+
+    store = RunStore()
+    (old,) = job_configs(seeds=[0], num_iter=100)
+    _stored_curve(store, old, 60, "finished", final={"stop_reason": "diverged"}, group="lrfind-older")
+    a, b = job_configs(seeds=[0, 1], num_iter=100)
+    latest = [_stored_curve(store, cfg, 50, "finished", final={"stop_reason": "diverged"}, group="lrfind-latest")
+              for cfg in (a, b)]
+    at = open_page()  # e.g. a reload: nothing in the session
+    assert at.session_state["lrf_runs"] == latest and at.session_state["lrf_group"] == "lrfind-latest"
+    assert at.get("progress")[0].proto.text == "200 / 200 batches · 2 curve(s): finished, finished"
+    assert any(c.value.startswith("Range test `lrfind-latest`") for c in at.caption)
+    assert at.radio(key="lrf_pick").value.startswith("minimum/10: ")

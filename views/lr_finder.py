@@ -4,6 +4,8 @@ Thin page: widgets -> superconv.lr_finder.job_configs -> superconv.jobs (kind "l
 worker process per curve) -> run store -> superconv.lr_finder (smoothing, bands, rules) ->
 superconv.plots_lr figure. The training happens in the worker processes: no TensorFlow here.
 
+The test on screen is the session's, else the latest in the store: a reload or a second browser shows it.
+
 Hand-off: "Use as max_lr" stores the chosen LR in ``st.session_state["designer_max_lr"]`` and
 switches to the Schedule Designer, which starts from it.
 """
@@ -27,6 +29,7 @@ REFRESH_S = float(os.environ.get("SUPERCONV_REFRESH_S", "0.5"))
 HANDOFF_KEY = "designer_max_lr"  # read (and consumed) by views/designer.py
 DESIGNER_PAGE = "views/designer.py"
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop"]
+GROUP_PREFIX = "lrfind-"  # the run group of every test started here (a reload shows the latest one)
 ss = st.session_state
 
 
@@ -93,7 +96,7 @@ if submitted:
     except ValueError as exc:
         st.error(str(exc))
     else:
-        group = f"lrfind-{uuid.uuid4().hex[:8]}"
+        group = f"{GROUP_PREFIX}{uuid.uuid4().hex[:8]}"
         ss["lrf_runs"] = [manager.submit(cfg, kind="lr_find", group=group, name=cfg["lr_find"]["label"] or "lr_find")
                           for cfg in configs]
         ss["lrf_group"] = group
@@ -111,24 +114,37 @@ def load_runs(run_ids: list[int]) -> tuple[list, list[dict]]:
             continue
         df = store.batch_metrics(run_id)
         records.append(rec)
-        results.append(result_from_rows(rec["config"], df["lr"].to_numpy(float), df["loss"].to_numpy(float),
-                                        rec.get("final", {}).get("stop_reason", "")))
+        # A test that did not finish ended by its status (cancelled, failed, interrupted), not by a rule.
+        reason = (rec.get("final") or {}).get("stop_reason") or (
+            rec["status"] if rec["status"] in ("cancelled", "failed", "interrupted") else "")
+        results.append(result_from_rows(rec["config"], df["lr"].to_numpy(float), df["loss"].to_numpy(float), reason))
     return results, records
 
 
-def bands_of(results: list) -> list:
+def bands_of(results: list, records: list[dict]) -> tuple[list, dict[str, list[str]]]:
+    """One band per label, and for each band built from stopped curves the statuses that stopped them.
+
+    Where some curves of a label finished, the band uses only those (a cancelled repeat would cut it short).
+    """
     groups: dict[str, list] = {}
-    for r in results:
+    for r, rec in zip(results, records):
         if r.num_iter_done:
-            groups.setdefault(r.label, []).append(r)
-    return [aggregate_curves(rs, label=label) for label, rs in groups.items()]
+            groups.setdefault(r.label, []).append((r, rec["status"]))
+    bands, stopped = [], {}
+    for label, pairs in groups.items():
+        finished = [r for r, status in pairs if status == "finished"]
+        bands.append(aggregate_curves(finished or [r for r, _ in pairs], label=label))
+        if not finished:
+            stopped[label] = sorted({status for _, status in pairs})
+    return bands, stopped
 
 
 def render_progress(results: list, records: list[dict]) -> bool:
     """Progress bar and statuses; returns True while some curve is still queued or running."""
     active = any(rec["status"] in ACTIVE_STATUSES for rec in records)
     total = sum(int(rec["config"]["lr_find"]["num_iter"]) for rec in records) or 1
-    done = sum(int(rec["config"]["lr_find"]["num_iter"]) if rec["status"] not in ACTIVE_STATUSES else r.num_iter_done
+    # A finished curve counts in full (it ended by a rule, e.g. diverged); a stopped one by what it did.
+    done = sum(int(rec["config"]["lr_find"]["num_iter"]) if rec["status"] == "finished" else r.num_iter_done
                for r, rec in zip(results, records))
     statuses = ", ".join(f"{rec['status']}" for rec in records)
     st.progress(min(done / total, 1.0), text=f"{done} / {total} batches · {len(records)} curve(s): {statuses}")
@@ -143,7 +159,16 @@ def render_chart(bands: list, results: list, suggestions: list, chosen: float | 
     st.plotly_chart(fig, key=key, width="stretch")
 
 
+if "lrf_runs" not in ss:  # a new session (reload, second browser): show the latest test in the store
+    tests = store.list_runs(kind="lr_find")
+    groups = [g for g in tests["group"] if isinstance(g, str) and g.startswith(GROUP_PREFIX)]
+    if groups:  # list_runs is newest first
+        ss["lrf_group"] = groups[0]
+        ss["lrf_runs"] = sorted(int(i) for i in tests.loc[tests["group"] == groups[0], "id"])
 run_ids = [int(i) for i in ss.get("lrf_runs", [])]
+if run_ids:
+    st.caption(f"Range test `{ss.get('lrf_group', '')}`: its curves stay in the run store, so a reload or another "
+               "browser shows it until a new test starts.")
 if not run_ids:
     st.info("Choose the settings and press Run range test. A 100-batch test of the small CNN on digits takes "
             "a few seconds on a CPU.")
@@ -160,7 +185,7 @@ if any(rec["status"] in ACTIVE_STATUSES for rec in records):
             for rec in recs:
                 if rec["status"] in ACTIVE_STATUSES:
                     manager.cancel(int(rec["id"]))
-        render_chart(bands_of(res), res, [], None, key=f"lrf_live_{sum(r.num_iter_done for r in res)}")
+        render_chart(bands_of(res, recs)[0], res, [], None, key=f"lrf_live_{sum(r.num_iter_done for r in res)}")
         if not still_active:
             st.rerun()  # the full page shows the suggestions and the hand-off
 
@@ -168,7 +193,7 @@ if any(rec["status"] in ACTIVE_STATUSES for rec in records):
     st.stop()
 
 render_progress(results, records)
-bands = bands_of(results)
+bands, stopped_by = bands_of(results, records)
 if not bands:
     st.warning("The range test recorded no batches (cancelled or failed before the first batch).")
     st.stop()
@@ -177,18 +202,28 @@ labels = [b.label for b in bands]
 focus = st.selectbox("Suggestions for", labels, key="lrf_focus",
                      format_func=lambda s: s or "all curves") if len(bands) > 1 else labels[0]
 band = bands[labels.index(focus)]
-suggestions = band.suggestions()
+# Fewer points than this and the rules read noise (e.g. a repeat cancelled after 3 batches cuts the band there).
+MIN_CURVE_POINTS = 10
+suggestions = band.suggestions() if band.lrs.size >= MIN_CURVE_POINTS else []
 stop_reasons = sorted({r.stop_reason for r in results})
 
 options = [f"{s.rule}: {s.lr:.3g}" for s in suggestions]
 # minimum/10 preselected: on digits it trains 1cycle as well as any pick, while the (lag-free) steepest
 # point can sit too low for max_lr (benchmarks/lr_finder_lag.py --train-epochs 5)
 first = next((i for i, s in enumerate(suggestions) if s.rule == "minimum/10"), 0)
-pick = st.radio("Max LR for 1cycle", options + ["custom"], index=first, key="lrf_pick", horizontal=True,
+stopped = stopped_by.get(band.label, [])
+if stopped and suggestions:  # a partial curve: its minimum may just be where the test was stopped
+    st.warning(f"The test did not run to its end ({', '.join(stopped)}): the curve stops at LR "
+               f"{band.lrs[-1]:.3g}, and the rules read only that part, so no pick is preselected. Check any "
+               "pick against the curve, or run the test again.")
+pick = st.radio("Max LR for 1cycle", options + ["custom"], index=None if stopped else first, key="lrf_pick",
+                horizontal=True,
                 help="No rule is right every time: all are shown, minimum/10 preselected. Check the pick against "
                      "the curve: a max_lr where the loss still falls clearly, before the minimum.") \
     if options else "custom"
-if pick == "custom":
+if pick is None:
+    chosen = None
+elif pick == "custom":
     chosen = float(st.number_input("Custom max_lr", min_value=1e-8, max_value=1e3,
                                    value=float(suggestions[first].lr) if suggestions else 0.1, format="%.3e",
                                    key="lrf_custom"))
@@ -203,11 +238,15 @@ table = pd.DataFrame([{"rule": s.rule, "suggested LR": s.lr, "what it reads off 
                       for s in suggestions])
 st.dataframe(table, hide_index=True, key="lrf_table")
 if not suggestions:
-    st.warning("The curve is too short for the rules: run more batches or lower the start LR.")
+    st.warning(f"The curve is too short for the rules ({band.lrs.size} points; they need {MIN_CURVE_POINTS}): "
+               "run more batches or lower the start LR.")
 st.caption(f"Curves ended by: {', '.join(stop_reasons)}. 'diverged' is the normal end of a range test: the "
            "running average of the loss passed 5x its best. The drawn curves are smoothed forward and backward, "
            "so they do not trail the raw losses and the rules mark where the curve really falls.")
 
+if chosen is None:
+    st.info("Pick a max_lr above to hand it to the Schedule Designer.")
+    st.stop()
 st.markdown(
     f"**Chosen max_lr: {chosen:.3g}.** In 1cycle the LR starts at max_lr / div_factor. Smith takes the "
     f"minimum LR about 3 to 10 times below the maximum: div_factor 3 to 10 gives an initial LR of "
