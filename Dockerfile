@@ -19,6 +19,7 @@ RUN pip install --no-cache-dir -r requirements.txt "tensorflow[and-cuda]==2.21.0
 COPY pyproject.toml README.md app.py ./
 COPY superconv ./superconv
 COPY views ./views
+COPY assets ./assets
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir --no-deps . \
     && useradd --create-home --uid 10001 superconv \

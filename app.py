@@ -10,6 +10,8 @@ imports TensorFlow.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from superconv import __version__
@@ -29,7 +31,9 @@ def _device() -> DeviceInfo:
     return probe_device()
 
 
-st.set_page_config(page_title="superconv", page_icon=":material/speed:", layout="wide")
+# A local image: a Material icon as favicon is fetched from fonts.gstatic.com, which fails offline (classrooms).
+st.set_page_config(page_title="superconv", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),
+                   layout="wide")
 
 navigation = st.navigation(
     [st.Page(path, title=title, icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(PAGES)]

@@ -445,6 +445,30 @@ def fastai_snippet(settings: DesignerSettings) -> str:
     )
 
 
+def applied_peak(schedule: OneCycle) -> tuple[int, float]:
+    """``(step, lr)`` of the highest LR a 1cycle schedule applies on its integer steps.
+
+    ``max_lr`` is reached exactly only when the warm-up ends on a whole step; otherwise the highest
+    applied LR sits on one of the steps around the warm-up's end, a little below ``max_lr``.
+
+    Args:
+        schedule: A :class:`superconv.schedules.OneCycle`.
+
+    Example:
+        >>> applied_peak(OneCycle(max_lr=0.1, total_steps=1000))  # warm-up ends at step 0.3 * 1000 - 1
+        (299, 0.1)
+        >>> step, lr = applied_peak(OneCycle(max_lr=0.3, total_steps=145, pct_start=0.25, div_factor=10,
+        ...                                  final_div_factor=1000, anneal="linear"))
+        >>> step, round(lr, 6)
+        (35, 0.298085)
+    """
+    end = schedule.phase_boundaries()[0]
+    steps = np.arange(max(0, end - 2), min(schedule.total_steps, end + 3))
+    lrs = schedule.lr(steps)
+    k = int(np.argmax(lrs))
+    return int(steps[k]), float(lrs[k])
+
+
 def max_lr_grid(extra: Sequence[float] = (), low_exp: int = -6, high_exp: int = 1) -> list[float]:
     """Log-spaced choices for a max-LR slider: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade.
 

@@ -28,6 +28,18 @@ from typing import Any, Mapping
 import pandas as pd
 
 from superconv.demo import epochs_to_target
+
+
+def startup_note(max_jobs: int) -> str:
+    """What a run does before its first batch, for a page that shows runs waiting on it.
+
+    Example:
+        >>> startup_note(3).split(":")[0]
+        'Before its first batch a run starts a worker process and loads TensorFlow and its data'
+    """
+    return (f"Before its first batch a run starts a worker process and loads TensorFlow and its data: about 10 to "
+            f"30 s on a small CPU, more when several start at once. At most {int(max_jobs)} run(s) train at once "
+            "(SUPERCONV_MAX_JOBS); the others wait as queued.")
 from superconv.schedules import Schedule, schedule_from_dict
 
 

@@ -32,8 +32,13 @@ def test_a_deep_link_as_the_first_request_gets_the_app_frame(browser_page, tmp_p
     try:
         wait_healthy(url, proc)
         page = browser_page
+        outside = []  # an offline classroom: the app must not need anything but its own server
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None)
         page.goto(f"{url}/demo?preset=tiny")  # nothing has loaded `/` on this server
         assert sidebar_links(page) == ["Schedule Designer", "LR Finder", "Train & Compare", "Class demo"]
+        icon = page.eval_on_selector("link[rel~=icon]", "e => e.href")
+        assert icon.startswith(url) and page.request.get(icon).headers["content-type"] == "image/png"
+        assert outside == []
         assert "Compute device" in page.inner_text("[data-testid=stSidebar]")
         page.get_by_role("heading", name="Super-convergence in one click").wait_for()
         assert "does not seem to exist" not in page.inner_text("body")

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from superconv.designer_state import DesignerSettings, settings_to_json
 from superconv.plots import trace_array
+from superconv.schedules import OneCycle
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -255,3 +256,36 @@ def test_each_baseline_kind_starts_from_its_own_lr():
     assert {name: (d["kind"], d.get("lr", d.get("max_lr"))) for name, d in saved.items()} == {
         "constant 0.01": ("constant", 0.01), "step 0.1 x0.1 at 0.5, 0.75": ("step", 0.1),
         "CLR 0.01-0.1 x4": ("cyclic", 0.1)}
+
+
+def test_metrics_show_the_lr_the_chart_applies():
+    # warm-up end 0.25 * 145 - 1 = 35.25 is not a whole step: max_lr 0.3 is never applied
+    at = run_app(query={"max_lr": "0.3", "div_factor": "10", "final_div_factor": "1000", "pct_start": "0.25",
+                        "anneal": "linear", "epochs": "5", "num_samples": "1797", "batch_size": "64"})
+    sched = DesignerSettings(max_lr=0.3, div_factor=10, final_div_factor=1000, pct_start=0.25, anneal="linear",
+                             epochs=5, num_samples=1797, batch_size=64).schedule()
+    lr = sched.lr(np.arange(sched.total_steps))
+    metrics = {m.label: (m.value, m.proto.delta) for m in at.metric}
+    assert metrics["Peak LR"] == (f"{lr.max():.3g}", f"at step {int(lr.argmax())}") == ("0.298", "at step 35")
+    # fastai: the last step ends above lr_max / div_final, and the metric says what the chart shows
+    at = run_app(query={"convention": "fastai", "max_lr": "0.15", "pct_start": "0.4", "epochs": "10",
+                        "num_samples": "25000", "batch_size": "64"})
+    fast = OneCycle.fastai(0.15, 3910, pct_start=0.4)
+    lr = fast.lr(np.arange(3910))
+    metrics = {m.label: (m.value, m.proto.delta) for m in at.metric}
+    assert metrics["Peak LR"] == ("0.15", "at step 1,564") and int(lr.argmax()) == 1564
+    assert metrics["Final LR"][0] == f"{lr[-1]:.3g}" == "1.57e-06" and fast.min_lr == 1.5e-06
+
+
+def test_invalid_settings_keep_the_import_at_hand():
+    at = run_app()
+    at.number_input(key=W + "num_samples").set_value(2).run()  # 2 steps: a 30% warm-up has no step
+    at.number_input(key=W + "batch_size").set_value(1).run()
+    at.number_input(key=W + "epochs").set_value(1).run()
+    assert [e.value for e in at.error] == [
+        "Invalid schedule: pct_start * total_steps must be > 1 so the warm-up has at least one step; "
+        "received pct_start=0.3, total_steps=2"]
+    at.text_area(key=W + "import_text").input(settings_to_json(DesignerSettings(max_lr=0.2))).run()
+    at.button(key=W + "import_go").click().run()
+    assert not at.exception and not at.error
+    assert_chart_shows(at, DesignerSettings(max_lr=0.2))

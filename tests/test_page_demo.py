@@ -26,6 +26,7 @@ def test_demo_page_explains_the_race_before_it_starts(monkeypatch):
     assert at.selectbox(key="demo_preset").value == "tiny"
     text = " ".join(m.value for m in at.markdown)
     assert "The LR peak" in text and "late annihilation" in text and "How the baselines were chosen" in text
+    assert "results table." in text and "is above" not in text  # tiny has no measured paragraph to point to
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [t["name"] for t in spec["data"]] == PRESETS["tiny"].labels
     assert any("Start the race" in i.value for i in at.info)
@@ -38,6 +39,7 @@ def test_class_demo_preset_states_what_was_measured(monkeypatch):
     text = " ".join(m.value for m in at.markdown)
     assert "*What we measured:* " + PRESETS["digits"].measured in text
     assert "in 8 epochs, the best baseline in 12" in text
+    assert "results table (what we measured over three seeds is above)." in text
 
 
 @pytest.mark.slow
@@ -129,3 +131,20 @@ def test_demo_page_refuses_a_budget_too_short_for_the_warm_up(monkeypatch):
     assert len(RunStore().list_runs()) == before and "demo_group" not in at.session_state
     at.number_input(key="demo_epochs_digits").set_value(4).run()
     assert not at.error and not at.button(key="demo_start").disabled
+
+
+def test_a_stopped_race_gets_no_verdict():
+    from superconv.demo import race_configs
+
+    store = RunStore()
+    group = "demo-tiny-20261123-120000-abcdef"
+    for cfg in race_configs("tiny", seeds=1, epochs=2):
+        run_id = store.create_run(cfg, name=cfg["name"], kind="train", group=group)
+        store.set_status(run_id, "cancelled")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["demo_group"] = group
+    at.run()
+    assert not at.exception and not at.warning and not at.success
+    assert [i.value for i in at.info] == [
+        "The race was stopped before its end (cancelled): no verdict. Start a new race to compare the schedules."]
+    assert at.dataframe[0].value["epochs_done"].tolist() == [0, 0, 0]

@@ -65,6 +65,8 @@ def test_start_run_shows_growing_live_traces_then_cancel():
     cfg = store.get_run(run_id)["config"]
     assert (cfg["epochs"], cfg["batch_size"], cfg["schedule"]["kind"], cfg["schedule"]["max_lr"]) == (40, 8, "onecycle", 0.3)
     assert at.session_state["tc_overlay"] == [run_id]
+    # before its first batch the run says what it waits for (a worker process loading TensorFlow)
+    assert any(c.value.startswith("Before its first batch a run starts a worker process") for c in at.caption)
 
     lengths = []
     deadline = time.monotonic() + 120

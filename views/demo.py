@@ -29,7 +29,7 @@ from superconv.demo import (
     results_table,
 )
 from superconv.jobs import shared_manager
-from superconv.live import epochs_to_target_text, planned_schedule, shared_live
+from superconv.live import epochs_to_target_text, planned_schedule, shared_live, startup_note
 from superconv.plots_training import batch_figure, gap_figure, race_figure, run_colors, schedules_figure
 from superconv.schedules import schedule_from_dict
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -104,9 +104,10 @@ st.markdown(
     + (f"\n\n*What we measured:* {preset.measured}" if preset.measured else "")
 )
 st.plotly_chart(schedules_figure(lanes, colors=colors), key="demo_schedules")
+measured_note = " (what we measured over three seeds is above)" if preset.measured else ""
 with st.expander("What to watch", expanded=True):
     st.markdown(
-        """
+        f"""
 1. **The LR peak.** 1cycle warms up to a learning rate several times higher than the baselines can use.
    The loss keeps falling, if noisily, while the LR climbs: the warm-up and the falling momentum keep
    training from blowing up.
@@ -115,7 +116,7 @@ with st.expander("What to watch", expanded=True):
    the learning rate itself, which is why 1cycle pairs with less weight decay and dropout).
 3. **The late annihilation.** In the last phase the LR falls far below its starting value: the loss drops
    sharply and validation accuracy climbs to its best. Compare where each lane's star lands on the accuracy
-   chart, and the results table (what we measured over three seeds is above).
+   chart, and the results table{measured_note}.
 """
     )
 
@@ -194,6 +195,8 @@ def race_panel(group: str, target: float) -> None:
                                colors=colors), key="demo_gap_chart")
     done = ", ".join(f"{r['name']}: {r['status']}" for _, r in runs.iterrows())
     st.caption(done)
+    if active and not any(len(b) for b in batches.values()):  # nothing measured yet: say why
+        st.caption(startup_note(manager.max_concurrent))
     st.subheader("Results" if not active else "Results so far")
     view = table[["schedule", "seeds", "epochs_done", "best_val_acc", "final_val_acc", "epochs_to_target",
                   "wall_seconds", "status"]].copy()
@@ -205,7 +208,11 @@ def race_panel(group: str, target: float) -> None:
         "wall_seconds": st.column_config.NumberColumn("time per run (s)", format="%.1f"),
         "epochs_done": st.column_config.NumberColumn("epochs"),
     })
-    if not active and "1cycle" in set(table["schedule"]) and len(table) > 1:
+    stopped = runs[~runs["status"].isin(ACTIVE_STATUSES + ("finished", "diverged"))]
+    if not active and len(stopped):  # cancelled, failed or interrupted lanes: no fair comparison to make
+        st.info(f"The race was stopped before its end ({', '.join(sorted(set(stopped['status'])))}): no verdict. "
+                "Start a new race to compare the schedules.")
+    elif not active and "1cycle" in set(table["schedule"]) and len(table) > 1:
         s = race_summary(table)
         if s["onecycle_epochs"] is None:
             st.warning(f"1cycle did not reach {target:.0%} in this race.")

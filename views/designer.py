@@ -19,6 +19,7 @@ import streamlit as st
 from superconv.designer_state import (
     BASELINES,
     DesignerSettings,
+    applied_peak,
     baseline_schedule,
     fastai_snippet,
     keras_snippet,
@@ -155,6 +156,16 @@ def _show_msg(key: str) -> None:
         (st.error if msg[0] == "error" else st.success)(msg[1])
 
 
+def import_section() -> None:
+    """Load a JSON config (a file or pasted text); also offered when the current settings are invalid."""
+    st.markdown("Load a JSON config exported here (or a schedule's `to_dict()` JSON). Invalid values are "
+                "refused with the field's name; the current settings stay.")
+    st.file_uploader("JSON config file", type=["json"], key=W + "import_file", on_change=_on_upload)
+    st.text_area("…or paste JSON", key=W + "import_text", height=120)
+    st.button("Load pasted JSON", key=W + "import_go", on_click=_on_paste)
+    _show_msg("designer_import_msg")
+
+
 # ------------------------------------------------------------------ state: link, hand-off, page switches
 url_error = None
 if STATE_KEY not in ss:
@@ -200,7 +211,8 @@ with controls:
     )
     fastai = ss[W + "convention"] == "fastai"
     if fastai:
-        st.caption("fastai: final LR = **max_lr / div_final**; cosine in both phases; warm-up ends at step pct_start·N.")
+        st.caption("fastai: final LR tends to **max_lr / div_final** (the last step ends a little above it); cosine "
+                   "in both phases; the LR peaks at step pct_start·N.")
     else:
         st.caption("PyTorch: final LR = **max_lr / div_factor / final_div_factor**; warm-up ends at step pct_start·N − 1.")
     st.select_slider(
@@ -216,7 +228,9 @@ with controls:
                     help="PyTorch: final LR = start LR / final_div_factor = max_lr / div_factor / final_div_factor.")
     c3.number_input("div_final", min_value=1.0, step=1e4, key=W + "div_final", format="%g", disabled=not fastai,
                     help="fastai: final LR = max_lr / div_final.")
-    st.slider("Warm-up fraction (pct_start)", 0.0, 1.0, step=0.01, key=W + "pct_start",
+    # Open interval (0, 1): the ends would leave no warm-up or no anneal (a link may hold a finer value).
+    st.slider("Warm-up fraction (pct_start)", min(0.01, ss[W + "pct_start"]), max(0.99, ss[W + "pct_start"]),
+              step=0.01, key=W + "pct_start",
               help="Fraction of the steps spent raising the LR to max_lr.")
     st.slider("Momentum range (base at the LR peak, max at start and end)", 0.0, max(0.99, ss[W + "moms"][1]),
               step=0.01, key=W + "moms", help="Momentum (Adam: beta_1) cycles opposite to the LR.")
@@ -239,9 +253,7 @@ with controls:
         error = None
     except ValueError as exc:
         settings, error = None, str(exc)
-    if error:
-        st.error(f"Invalid schedule: {error}")
-    else:
+    if not error:
         st.caption(f"= **{settings.total_steps:,} optimizer steps** ({settings.steps_per_epoch:,} per epoch, "
                    "the last short batch included).")
 
@@ -253,18 +265,23 @@ with preview:
                         key="designer_chart", config={"displaylogo": False})
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Start LR", f"{sched.initial_lr:.3g}")
-        m2.metric("Peak LR", f"{sched.max_lr:.3g}", f"at step {sched.phase_boundaries()[0]:,}", delta_color="off",
-                  delta_arrow="off")
-        m3.metric("Final LR", f"{sched.min_lr:.3g}")
+        # What the chart shows: the highest LR applied on a whole step (max_lr itself only when the warm-up
+        # ends on one), and the LR of the last step (fastai's approaches max_lr / div_final without reaching it).
+        peak_step, peak_lr = applied_peak(sched)
+        m2.metric("Peak LR", f"{peak_lr:.3g}", f"at step {peak_step:,}", delta_color="off", delta_arrow="off")
+        m3.metric("Final LR", f"{float(sched.lr(sched.total_steps - 1)):.3g}")
         m4.metric("Steps", f"{sched.total_steps:,}")
         ss[STATE_KEY] = settings.to_dict()
         params = settings.to_query_params()
         if st.query_params.to_dict() != params:
             st.query_params.from_dict(params)
-    else:
-        st.info("Fix the setting named in the error to see the schedule.")
+    else:  # in the preview column, where the chart would be: visible without scrolling
+        st.error(f"Invalid schedule: {error}")
+        st.info("Fix the setting named in the error to see the schedule, or import a valid config below.")
 
 if settings is None:
+    with st.expander("Import a config", expanded=True):
+        import_section()
     st.stop()
 
 compare, export, load = st.tabs(["Compare", "Export & share", "Import"])
@@ -330,9 +347,4 @@ with export:
         st.code(fastai_snippet(settings), language="python")
 
 with load:
-    st.markdown("Load a JSON config exported here (or a schedule's `to_dict()` JSON). Invalid values are "
-                "refused with the field's name; the current settings stay.")
-    st.file_uploader("JSON config file", type=["json"], key=W + "import_file", on_change=_on_upload)
-    st.text_area("…or paste JSON", key=W + "import_text", height=120)
-    st.button("Load pasted JSON", key=W + "import_go", on_click=_on_paste)
-    _show_msg("designer_import_msg")
+    import_section()

@@ -19,7 +19,8 @@ from superconv.config import OPTIMIZER_NAMES, load_run_config
 from superconv.data import DATASETS
 from superconv.designer_state import settings_from_dict
 from superconv.jobs import shared_manager
-from superconv.live import epochs_to_target_text, planned_schedule, run_label, runs_overview, shared_live
+from superconv.live import (epochs_to_target_text, planned_schedule, run_label, runs_overview, shared_live,
+                            startup_note)
 from superconv.models import MODELS
 from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -27,6 +28,7 @@ from superconv.uploads import save_csv_upload
 
 REFRESH_S = float(os.environ.get("SUPERCONV_REFRESH_S", "0.5"))  # live charts: a few updates per second
 MAX_POINTS = 1500  # decimation budget per trace
+TABLE_REFRESH_S = 2.0  # the runs table reads every run's metrics: refreshed less often than the charts
 DESIGNER_STATE_KEY = "designer_settings"  # the Schedule Designer's current settings (DesignerSettings.to_dict())
 DESIGNER_SAVED_KEY = "designer_saved"  # the designer's saved schedules: name -> schedule.to_dict()
 
@@ -181,6 +183,8 @@ def live_panel(run_ids: list[int], target: float) -> None:
         st.rerun()
     st.session_state["tc_signature"] = signature
     batches = {names[i]: live.batches(store, i) for i in records}
+    if any(batches[names[i]].empty for i in still_active):  # a run still starting: say what it waits for
+        st.caption(startup_note(manager.max_concurrent))
     epochs = {names[i]: store.epoch_metrics(i) for i in records}
     planned = {}
     for i, r in records.items():
@@ -232,21 +236,28 @@ st.subheader("All runs")
 if table.empty:
     st.caption("The store has no training runs yet.")
 else:
-    show = table.drop(columns=["error"]).copy()
-    show["epochs_to_target"] = epochs_to_target_text(show["epochs_to_target"], show["status"].isin(ACTIVE_STATUSES))
-    st.dataframe(show, hide_index=True, key="tc_table", column_config={
-        "best_val_acc": st.column_config.NumberColumn("best val acc", format="%.4f"),
-        "final_val_acc": st.column_config.NumberColumn("final val acc", format="%.4f"),
-        "epochs_to_target": st.column_config.TextColumn(f"epochs to {target:.0%}"),
-        "train_seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
-        "peak_lr": st.column_config.NumberColumn("peak LR", format="%.4g"),
-        "epochs_done": st.column_config.NumberColumn("epochs done"),
-        "batch_size": st.column_config.NumberColumn("batch size"),
-        "created_at": st.column_config.TextColumn("created"),
-    })
-    failed = table[table["error"].notna() & (table["error"] != "")]
-    for _, r in failed.iterrows():
-        st.caption(f"{labels[int(r['id'])]} {r['status']}: {r['error']}")
+    def table_panel() -> None:
+        """The runs table; while runs train it re-reads the store (epochs done, accuracies) every few seconds."""
+        now = runs_overview(store, target=target)
+        show = now.drop(columns=["error"]).copy()
+        show["epochs_to_target"] = epochs_to_target_text(show["epochs_to_target"],
+                                                         show["status"].isin(ACTIVE_STATUSES))
+        st.dataframe(show, hide_index=True, key="tc_table", column_config={
+            "best_val_acc": st.column_config.NumberColumn("best val acc", format="%.4f"),
+            "final_val_acc": st.column_config.NumberColumn("final val acc", format="%.4f"),
+            "epochs_to_target": st.column_config.TextColumn(f"epochs to {target:.0%}"),
+            "train_seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
+            "peak_lr": st.column_config.NumberColumn("peak LR", format="%.4g"),
+            "epochs_done": st.column_config.NumberColumn("epochs done"),
+            "batch_size": st.column_config.NumberColumn("batch size"),
+            "created_at": st.column_config.TextColumn("created"),
+        })
+        failed = now[now["error"].notna() & (now["error"] != "")]
+        for _, r in failed.iterrows():
+            st.caption(f"{labels.get(int(r['id']), r['name'])} {r['status']}: {r['error']}")
+
+    # A fragment re-runs with the arguments of its first call: it reads the store itself.
+    st.fragment(run_every=max(REFRESH_S, TABLE_REFRESH_S) if active_ids else None)(table_panel)()
     d = st.columns([2, 1, 1, 1])
     picked = d[0].multiselect("selected runs", ids, format_func=lambda i: labels[i], key="tc_picked")
     d[1].button("Overlay", key="tc_overlay_btn", disabled=not picked, on_click=overlay_picked)

@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"superconv demo: {run_name(label, seed)} {status}: {err}", file=sys.stderr)
     table = results_table(race, target=target)
     records = table_records(table)
-    summary = race_summary(table) if "1cycle" in set(table["schedule"]) and len(table) > 1 else None
+    # A lane that failed or was stopped leaves no fair comparison: no summary then (null in the JSON).
+    summary = race_summary(table) if not broken and "1cycle" in set(table["schedule"]) and len(table) > 1 else None
     if args.json:
         print(json.dumps({"preset": preset_summary(preset), "epochs": configs[0]["epochs"], "seeds": args.seeds,
                           "target_accuracy": target, "store": str(store.path), "group": group,
