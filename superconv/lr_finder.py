@@ -124,10 +124,14 @@ def lr_sequence(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp"
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}; received mode={mode!r}")
     frac = np.arange(n, dtype=np.float64) / (n - 1)
-    if mode == "exp":
-        lrs = start * (end / start) ** frac
-    else:
-        lrs = start + (end - start) * frac
+    with np.errstate(over="ignore"):
+        if mode == "exp":
+            lrs = start * (end / start) ** frac
+        else:
+            lrs = start + (end - start) * frac
+    if not np.all(np.isfinite(lrs)):  # e.g. end_lr / start_lr overflows a float
+        raise ValueError(f"start_lr and end_lr span too many decades for a float: received start_lr={start_lr!r}, "
+                         f"end_lr={end_lr!r}")
     lrs[0], lrs[-1] = start, end
     return lrs
 

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import numbers
 from typing import Any, ClassVar, Sequence
@@ -253,6 +254,11 @@ class OneCycle(Schedule):
                     "three_phase needs pct_start < (total_steps + 1) / (2 * total_steps) so the final phase has "
                     f"steps; received pct_start={pct!r}, total_steps={n}"
                 )
+        elif self.total_steps - math.ceil(pct * self.total_steps) < 1:  # fastai: steps with step/N < pct warm up
+            raise ValueError(
+                "pct_start * total_steps must be <= total_steps - 1 so the anneal has at least one step; "
+                f"received pct_start={pct!r}, total_steps={self.total_steps}"
+            )
 
     # -- derived values ---------------------------------------------------------------
     @property
@@ -262,7 +268,11 @@ class OneCycle(Schedule):
 
     @property
     def min_lr(self) -> float:
-        """Final LR: ``initial_lr / final_div_factor`` (fastai: ``lr_max / div_final``)."""
+        """Final LR: ``initial_lr / final_div_factor``, the LR of the last step (PyTorch convention).
+
+        Under the fastai convention this is ``lr_max / div_final``, the value the cosine tends to: its
+        position is ``step / total_steps``, which never reaches 1, so the last step ends a little above.
+        """
         return self.initial_lr / self.final_div_factor
 
     @classmethod
@@ -293,13 +303,16 @@ class OneCycle(Schedule):
             >>> round(float(s.lr(0)), 12), round(s.min_lr, 12)
             (0.0004, 1e-07)
         """
+        lr_max = _check_positive("lr_max", lr_max)
         div = _check_at_least_one("div", div)
         div_final = _check_float("div_final", div_final)
         if div_final < div:
             raise ValueError(f"div_final must be >= div; received div_final={div_final!r}, div={div!r}")
-        moms = tuple(moms)
-        if len(moms) != 3 or moms[0] != moms[2]:
+        if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence):
             raise ValueError(f"moms must be (start, middle, end) with start == end; received moms={moms!r}")
+        moms = tuple(_check_momentum("moms", m) for m in moms)
+        if len(moms) != 3 or moms[0] != moms[2] or moms[1] > moms[0]:
+            raise ValueError(f"moms must be (start, middle, end) with start == end >= middle; received moms={moms!r}")
         return cls(
             max_lr=lr_max,
             total_steps=total_steps,
@@ -577,13 +590,18 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     if not isinstance(data, dict):
         raise ValueError(f"a schedule must be a JSON object; received {type(data).__name__}: {data!r:.80}")
     kind = data.get("kind")
-    if kind not in SCHEDULE_KINDS:
+    if not isinstance(kind, str) or kind not in SCHEDULE_KINDS:
         raise ValueError(f"kind must be one of {sorted(SCHEDULE_KINDS)}; received kind={kind!r}")
     args = {k: v for k, v in data.items() if k != "kind"}
-    try:
-        return SCHEDULE_KINDS[kind](**args)
-    except TypeError as exc:  # unknown or missing field
-        raise ValueError(f"invalid fields for a {kind!r} schedule: {exc}") from None
+    params = inspect.signature(SCHEDULE_KINDS[kind]).parameters
+    unknown = sorted(set(args) - set(params))
+    if unknown:
+        raise ValueError(f"unknown field(s) {unknown} for a {kind!r} schedule (its fields: {list(params)}); "
+                         f"received {', '.join(f'{k}={args[k]!r}' for k in unknown)}")
+    missing = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in args]
+    if missing:
+        raise ValueError(f"a {kind!r} schedule needs {', '.join(missing)}; received fields {sorted(args)}")
+    return SCHEDULE_KINDS[kind](**args)
 
 
 def steps_per_epoch(num_samples: int, batch_size: int, drop_remainder: bool = False) -> int:

@@ -239,6 +239,8 @@ class RunStore:
         """Record a new run (status ``queued``) and return its id."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {list(STATUSES)}; received status={status!r}")
+        if not isinstance(config, Mapping):
+            raise ValueError(f"config must be a mapping (a run config dict); received {type(config).__name__}")
         blob = json.dumps(dict(config), default=str)
         with self._transaction() as con:
             cur = con.execute(
@@ -351,6 +353,7 @@ class RunStore:
         if not data:
             return 0
         with self._transaction() as con:
+            self._require(con, run_id)
             con.executemany("INSERT OR REPLACE INTO batch_metrics VALUES (?,?,?,?,?,?)", data)
             con.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), int(run_id)))
         return len(data)
@@ -359,6 +362,7 @@ class RunStore:
         """Store one ``EpochRow`` (or tuple/dict in :data:`EPOCH_COLUMNS` order)."""
         e, tl, ta, vl, va, sec = _as_tuple(row, EPOCH_COLUMNS)
         with self._transaction() as con:
+            self._require(con, run_id)
             con.execute("INSERT OR REPLACE INTO epoch_metrics VALUES (?,?,?,?,?,?,?)",
                         (int(run_id), int(e), _clean(tl), _clean(ta), _clean(vl), _clean(va), _clean(sec)))
             con.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), int(run_id)))
@@ -431,6 +435,8 @@ class RunStore:
         of life (status change or metrics write) for ``stale_after`` seconds. Returns how many
         runs were marked.
         """
+        if not (isinstance(stale_after, (int, float)) and math.isfinite(stale_after) and stale_after >= 0):
+            raise ValueError(f"stale_after must be a number of seconds >= 0; received stale_after={stale_after!r}")
         host = socket.gethostname()
         now = time.time()
         with self._connect() as con:
@@ -457,6 +463,8 @@ class RunStore:
     def wait_for(self, run_id: int, statuses: Sequence[str] = TERMINAL_STATUSES, timeout: float | None = None,
                  poll: float = 0.1) -> str:
         """Poll until the run's status is one of ``statuses``; return it (TimeoutError after ``timeout`` s)."""
+        if isinstance(statuses, str) or not set(statuses) <= set(STATUSES) or not statuses:
+            raise ValueError(f"statuses must be a list of {list(STATUSES)}; received statuses={statuses!r}")
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             status = self.status(run_id)

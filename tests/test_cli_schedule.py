@@ -50,13 +50,31 @@ def test_config_file_round_trip(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--max-lr", "0.1", "--total-steps", "1000", "--pct-start", "1.3"], "pct_start must be in (0, 1); received pct_start=1.3"),
-        (["--max-lr", "-1", "--total-steps", "10"], "max_lr must be > 0; received max_lr=-1.0"),
-        (["--max-lr", "nan", "--total-steps", "10"], "max_lr must be a finite number; received max_lr=nan"),
+        # the library's messages, with its argument names spelled as the flags
+        (["--max-lr", "0.1", "--total-steps", "1000", "--pct-start", "1.3"],
+         "--pct-start must be in (0, 1); received --pct-start=1.3"),
+        (["--max-lr", "-1", "--total-steps", "10"], "--max-lr must be > 0; received --max-lr=-1.0"),
+        (["--max-lr", "nan", "--total-steps", "10"], "--max-lr must be a finite number; received --max-lr=nan"),
         (["--max-lr", "0.1"], "give --total-steps, or --epochs with --samples and --batch-size"),
         (["--total-steps", "10"], "--max-lr is required"),
         (["--max-lr", "0.1", "--epochs", "2", "--samples", "10", "--batch-size", "0"],
-         "batch_size must be an integer >= 1; received batch_size=0"),
+         "--batch-size must be an integer >= 1; received --batch-size=0"),
+        (["--max-lr", "0.1", "--epochs", "2", "--samples", "0", "--batch-size", "5"],
+         "--samples must be an integer >= 1; received --samples=0"),
+        (["--max-lr", "0.1", "--total-steps", "100", "--convention", "fastai", "--div-final", "1"],
+         "--div-final must be >= div; received --div-final=1.0, --div-factor=25.0"),
+        # flags that do not apply are refused, not ignored
+        (["--max-lr", "0.1", "--total-steps", "100", "--convention", "fastai", "--three-phase"],
+         "--three-phase applies to --convention pytorch only; received it with --convention fastai"),
+        (["--max-lr", "0.1", "--total-steps", "100", "--convention", "fastai", "--anneal", "linear",
+          "--final-div-factor", "10"],
+         "--final-div-factor, --anneal apply to --convention pytorch only; received them with --convention fastai"),
+        (["--max-lr", "0.1", "--total-steps", "100", "--div-final", "1e4"],
+         "--div-final applies to --convention fastai only; received it with --convention pytorch"),
+        (["--max-lr", "0.1", "--total-steps", "100", "--epochs", "5", "--samples", "100", "--batch-size", "10"],
+         "give --total-steps or --epochs with --samples and --batch-size, not both; received --total-steps=100, "
+         "--epochs=5, --samples=100, --batch-size=10"),
+        (["--max-lr", "0.1", "--epochs", "5"], "--epochs, --samples and --batch-size go together; received only --epochs"),
     ],
 )
 def test_invalid_flags_exit_2_with_a_clear_message(argv, message, capsys):
@@ -83,3 +101,16 @@ def test_csv_path_that_cannot_be_written_is_one_line_exit_2(tmp_path, capsys):
         assert main(["schedule", "--max-lr", "0.1", "--total-steps", "100", "--csv", str(path)]) == 2
         assert capsys.readouterr().err.strip() == (
             f"superconv schedule: error: --csv '{path}' cannot be written: {reason}; received --csv='{path}'")
+
+
+def test_config_flags_set_the_length_and_refuse_the_shape(tmp_path, capsys):
+    run_config = tmp_path / "run.json"  # a run config: its schedule has no total_steps (the run sets it)
+    run_config.write_text(json.dumps({"epochs": 3, "schedule": {"kind": "onecycle", "max_lr": 0.2}}))
+    assert main(["schedule", "--config", str(run_config)]) == 2
+    assert "has no total_steps (a run config's schedule gets it from the run)" in capsys.readouterr().err
+    assert main(["schedule", "--config", str(run_config), "--total-steps", "200", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["total_steps"] == 200 and info["peak_lr"] == 0.2 and info["peak_step"] == 59
+    assert main(["schedule", "--config", str(run_config), "--total-steps", "200", "--max-lr", "0.5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "superconv schedule: error: --config holds the whole schedule; received --max-lr as well")

@@ -15,7 +15,18 @@ def test_demo_cli_rejects_bad_arguments_naming_them(capsys):
     assert main(["demo", "--seeds", "0"]) == 2
     assert "superconv demo: error: --seeds must be an integer >= 1; received --seeds=0" in capsys.readouterr().err
     assert main(["demo", "--epochs", "0"]) == 2
-    assert "--epochs must be an integer >= 1; received --epochs=0" in capsys.readouterr().err
+    assert "--epochs must be an integer in [1, 10000]; received --epochs=0" in capsys.readouterr().err
+    assert main(["demo", "--epochs", "100000000"]) == 2
+    assert "--epochs must be an integer in [1, 10000]; received --epochs=100000000" in capsys.readouterr().err
+
+
+def test_demo_cli_refuses_a_budget_too_short_before_storing(tmp_path, capsys):
+    path = tmp_path / "race.sqlite"
+    assert main(["demo", "--epochs", "2", "--store", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(
+        "superconv demo: error: the 1cycle lane of preset 'digits' cannot run 2 epoch(s): the schedule does not fit "
+        "this run of 6 optimizer steps (epochs=2 x 3 per epoch, from 1258 training samples and batch_size=512)")
+    assert not path.exists() or RunStore(path).list_runs().empty
     assert main(["demo", "--target", "1.5"]) == 2
     assert "--target must be in (0, 1]; received --target=1.5" in capsys.readouterr().err
 

@@ -177,3 +177,12 @@ def test_momentum_cannot_be_passed_beside_the_schedule():
         one_cycle_optimizer("adam", SCHEDULE, beta_1=0.9)
     with pytest.raises(ValueError, match="optimizer must be one of .*received optimizer='lion'"):
         one_cycle_optimizer("lion", SCHEDULE)
+    with pytest.raises(ValueError, match=r"^learning_rate is set by the schedule; received learning_rate=0.5\. "):
+        one_cycle_optimizer("sgd", SCHEDULE, learning_rate=0.5)
+    other = OneCycle(max_lr=0.7, total_steps=N_STEPS)
+    with pytest.raises(ValueError, match="learning_rate is set by the schedule"):
+        one_cycle_optimizer("sgd", SCHEDULE, learning_rate=ScheduleLR(other))
+    # the round trip through get_config passes the same schedule back: accepted
+    opt = one_cycle_optimizer("adam", SCHEDULE)
+    again = type(opt).from_config(opt.get_config())
+    assert again.schedule == SCHEDULE

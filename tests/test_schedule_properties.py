@@ -46,7 +46,7 @@ def test_valid_onecycle_is_finite_and_bounded(kwargs):
 @settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=2, max_value=5000), finite_lr, st.floats(0.01, 0.99), moms)
 def test_valid_fastai_is_finite_and_bounded(total, lr_max, pct, mom):
-    assume(pct * total >= 1)
+    assume(pct * total >= 1 and total - math.ceil(pct * total) >= 1)  # a warm-up step and an anneal step
     s = OneCycle.fastai(lr_max, total, pct_start=pct, moms=(0.95, min(mom, 0.95), 0.95))
     _, lr, m = s.curves()
     assert np.all(np.isfinite(lr)) and lr.max() <= lr_max * (1 + 1e-12) and lr.min() >= s.min_lr * (1 - 1e-12)

@@ -152,6 +152,14 @@ def test_onecycle_rejects_invalid_arguments(kwargs, message):
         (lambda: CyclicLR(base_lr=0.01, max_lr=0.1, total_steps=10, step_size=0),
          "step_size must be an integer >= 1; received step_size=0"),
         (lambda: OneCycle.fastai(0.1, 100, moms=(0.95, 0.85, 0.9)), "moms must be (start, middle, end)"),
+        # fastai's own argument names, not the PyTorch fields they map to
+        (lambda: OneCycle.fastai(-1, 100), "lr_max must be > 0; received lr_max=-1.0"),
+        (lambda: OneCycle.fastai(0.1, 100, moms=(0.9, 0.95, 0.9)),
+         "moms must be (start, middle, end) with start == end >= middle; received moms=(0.9, 0.95, 0.9)"),
+        (lambda: OneCycle.fastai(0.1, 100, moms=None), "moms must be (start, middle, end) with start == end; received moms=None"),
+        (lambda: OneCycle.fastai(0.1, 3, pct_start=0.999),
+         "pct_start * total_steps must be <= total_steps - 1 so the anneal has at least one step; "
+         "received pct_start=0.999, total_steps=3"),
         (lambda: OneCycle.fastai(0.1, 100, div=25, div_final=10), "div_final must be >= div"),
     ],
 )
@@ -193,8 +201,13 @@ def test_json_round_trip(schedule):
 def test_from_dict_errors_name_the_field():
     with pytest.raises(ValueError, match="kind must be one of .*received kind='warmup'"):
         schedule_from_dict({"kind": "warmup"})
-    with pytest.raises(ValueError, match="invalid fields for a 'onecycle' schedule"):
+    with pytest.raises(ValueError, match=r"^unknown field\(s\) \['bogus'\] for a 'onecycle' schedule \(its fields: "
+                                         r"\['max_lr', 'total_steps', .*\]\); received bogus=1$"):
         schedule_from_dict({"kind": "onecycle", "max_lr": 0.1, "total_steps": 10, "bogus": 1})
+    with pytest.raises(ValueError, match=r"^a 'step' schedule needs lr, total_steps; received fields \['factor'\]$"):
+        schedule_from_dict({"kind": "step", "factor": 0.5})
+    with pytest.raises(ValueError, match=r"^kind must be one of .*; received kind=\['onecycle'\]$"):
+        schedule_from_dict({"kind": ["onecycle"]})
     with pytest.raises(ValueError, match="max_lr must be > 0; received max_lr=-1.0"):
         schedule_from_dict({"kind": "onecycle", "max_lr": -1, "total_steps": 10})
 

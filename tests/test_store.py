@@ -170,9 +170,9 @@ def test_metrics_writer_keeps_order_and_reports_errors(tmp_path):
                 writer.add_epoch(EpochRow(k // 10, 1.0, 0.5, 1.0, 0.5, 0.1))
     assert store.batch_metrics(rid)["step"].tolist() == list(range(200))
     assert store.epoch_metrics(rid)["epoch"].tolist() == list(range(10))
-    broken = MetricsWriter(store, 999)           # no such run: the foreign key refuses the rows
+    broken = MetricsWriter(store, 999)           # no such run: the rows are refused, close() says so
     broken.add_batches([BatchRow(0, 0, 1.0, 0.1, 0.9)])
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(KeyError, match="no run with id 999"):
         broken.close()
 
 
@@ -199,3 +199,21 @@ def test_store_without_heartbeat_column_is_upgraded(tmp_path):
     rid = store.create_run({})
     store.add_batches(rid, [BatchRow(0, 0, 1.0, 0.1, 0.9)])
     assert store.get_run(rid)["heartbeat"] > 0
+
+
+def test_bad_arguments_name_themselves(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    with pytest.raises(KeyError, match="no run with id 99 in"):
+        store.add_batches(99, [BatchRow(0, 0, 1.0, 0.1, 0.9)])
+    with pytest.raises(KeyError, match="no run with id 99 in"):
+        store.add_epoch(99, (0, 1.0, 0.5, 1.0, 0.5, 1.0))
+    with pytest.raises(ValueError, match=r"^config must be a mapping \(a run config dict\); received list$"):
+        store.create_run([1, 2])
+    rid = store.create_run({"epochs": 1})
+    with pytest.raises(ValueError, match=r"^statuses must be a list of \[.*\]; received statuses=\['bogus'\]$"):
+        store.wait_for(rid, statuses=["bogus"], timeout=None)  # would otherwise wait forever
+    with pytest.raises(ValueError, match=r"^stale_after must be a number of seconds >= 0; received stale_after=nan$"):
+        store.mark_interrupted(stale_after=float("nan"))
+    with pytest.raises(ValueError, match=r"^timeout must be a number of seconds > 0; received timeout=-1$"):
+        RunStore(tmp_path / "runs.sqlite", timeout=-1)
+    assert store.list_runs()["id"].tolist() == [rid]

@@ -47,8 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_args(args: argparse.Namespace) -> None:
     if args.seeds is None or args.seeds < 1:
         raise ValueError(f"--seeds must be an integer >= 1; received --seeds={args.seeds}")
-    if args.epochs is not None and args.epochs < 1:
-        raise ValueError(f"--epochs must be an integer >= 1; received --epochs={args.epochs}")
+    if args.epochs is not None and not 1 <= args.epochs <= 10_000:  # RunConfig's range, spelled as the flag
+        raise ValueError(f"--epochs must be an integer in [1, 10000]; received --epochs={args.epochs}")
     if args.seeds > 100:
         raise ValueError(f"--seeds must be <= 100; received --seeds={args.seeds}")
     if args.timeout is not None and not (args.timeout > 0 and args.timeout != float("inf")):

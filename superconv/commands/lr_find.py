@@ -14,6 +14,7 @@ import math
 import sys
 from typing import Any
 
+from superconv.commands import as_flags
 from superconv.lr_finder import MODES, lr_sequence
 
 
@@ -57,7 +58,8 @@ def plan_from_args(args: argparse.Namespace) -> dict[str, Any]:
                          f"received --optimizer={args.optimizer!r}")
     if args.num_iter > MAX_NUM_ITER:  # before lr_sequence allocates the grid
         raise ValueError(f"--num-iter must be <= {MAX_NUM_ITER}; received --num-iter={args.num_iter}")
-    lr_sequence(args.start_lr, args.end_lr, args.num_iter, args.mode)
+    with as_flags({"start_lr": "--start-lr", "end_lr": "--end-lr", "num_iter": "--num-iter", "mode": "--mode"}):
+        lr_sequence(args.start_lr, args.end_lr, args.num_iter, args.mode)
     for bs in args.batch_size:
         if bs < 1:
             raise ValueError(f"--batch-size must be an integer >= 1; received --batch-size={bs}")

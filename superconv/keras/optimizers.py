@@ -36,9 +36,12 @@ class _ScheduledMomentum:
                 "Set base_momentum/max_momentum on the schedule instead."
             )
         lr = kwargs.pop("learning_rate", None)
-        if not isinstance(lr, ScheduleLR):
-            lr = ScheduleLR(schedule)
-        kwargs["learning_rate"] = lr
+        own = ScheduleLR(schedule)
+        # from_config passes the saved LR schedule back: the same schedule is fine, anything else conflicts.
+        if lr is not None and not (isinstance(lr, ScheduleLR) and lr.schedule.to_dict() == own.schedule.to_dict()):
+            raise ValueError(f"learning_rate is set by the schedule; received learning_rate={lr!r}. "
+                             "Pass the schedule alone (its max_lr sets the peak).")
+        kwargs["learning_rate"] = own
         # A non-zero placeholder so Keras builds the momentum slots; the per-step value is used instead.
         kwargs[key] = 0.9
         return kwargs
