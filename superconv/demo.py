@@ -275,6 +275,8 @@ def epochs_to_target(val_acc: Sequence[float], target: float) -> int | None:
         >>> epochs_to_target([0.5, 0.8], 0.95) is None
         True
     """
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0.0 < target <= 1.0:
+        raise ValueError(f"target must be an accuracy in (0, 1]; received target={target!r}")
     hits = np.flatnonzero(np.asarray(val_acc, dtype=np.float64) >= target - 1e-9)
     return int(hits[0]) + 1 if hits.size else None
 

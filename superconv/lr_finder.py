@@ -91,7 +91,19 @@ def _curve(lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
     if lrs.shape != losses.shape:
         raise ValueError(f"lrs and losses must have the same length; received {lrs.size} and {losses.size}")
     if lrs.size and (not np.all(np.isfinite(lrs)) or np.any(lrs <= 0)):
-        raise ValueError("lrs must be finite and > 0")
+        raise ValueError(f"lrs must be finite and > 0; received lrs={lrs[:5].tolist()}{' ...' if lrs.size > 5 else ''}")
+    return lrs, losses
+
+
+def _rule_curve(rule: str, lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The curve a rule reads: finite losses and strictly increasing LRs (``suggest_all`` skips the rest)."""
+    lrs, losses = _curve(lrs, losses)
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        raise ValueError(f"{rule} needs finite losses; received losses[{bad[0]}]={float(losses[bad[0]])!r}")
+    if lrs.size > 1 and np.any(np.diff(lrs) <= 0):
+        raise ValueError(f"{rule} needs strictly increasing lrs; received lrs={lrs[:5].tolist()}"
+                         f"{' ...' if lrs.size > 5 else ''}")
     return lrs, losses
 
 
@@ -148,7 +160,7 @@ def curve_beta(num_iter: int) -> float:
         >>> [round(curve_beta(n), 3) for n in (10, 100, 300, 1000)]
         [0.0, 0.8, 0.933, 0.98]
     """
-    tau = int(num_iter) / 20
+    tau = _int_at_least("num_iter", num_iter, 0) / 20
     return 0.0 if tau <= 1 else 1.0 - 1.0 / tau
 
 
@@ -236,7 +248,7 @@ def steepest(lrs: Any, losses: Any) -> Suggestion:
         >>> steepest([1e-3, 1e-2, 1e-1, 1.0], [2.0, 1.9, 1.0, 3.0]).lr
         0.01
     """
-    lrs, losses = _curve(lrs, losses)
+    lrs, losses = _rule_curve("steepest", lrs, losses)
     if lrs.size < 2:
         raise ValueError(f"steepest needs at least 2 points; received {lrs.size}")
     slopes = np.diff(losses) / np.diff(np.log(lrs))
@@ -253,7 +265,7 @@ def minimum_div10(lrs: Any, losses: Any) -> Suggestion:
         >>> round(s.lr, 6), s.index
         (0.01, 2)
     """
-    lrs, losses = _curve(lrs, losses)
+    lrs, losses = _rule_curve("minimum/10", lrs, losses)
     if lrs.size < 1:
         raise ValueError("minimum/10 needs at least 1 point; received 0")
     i = int(np.argmin(losses))
@@ -274,7 +286,7 @@ def valley(lrs: Any, losses: Any) -> Suggestion:
         >>> valley(np.geomspace(1e-5, 1, 10), [9, 8, 7, 6, 5, 4, 3, 2, 1, 5]).index
         3
     """
-    lrs, losses = _curve(lrs, losses)
+    lrs, losses = _rule_curve("valley", lrs, losses)
     n = losses.size
     if n < 1:
         raise ValueError("valley needs at least 1 point; received 0")
@@ -306,8 +318,12 @@ def slide(lrs: Any, losses: Any, lr_diff: int = 15, thresh: float = 0.005, adjus
         >>> slide(lrs, losses, lr_diff=4, thresh=0.01).index
         11
     """
-    lrs, losses = _curve(lrs, losses)
+    lrs, losses = _rule_curve("slide", lrs, losses)
     lr_diff = _int_at_least("lr_diff", lr_diff, 1)
+    if not (isinstance(thresh, (int, float)) and math.isfinite(thresh) and thresh >= 0):
+        raise ValueError(f"thresh must be a finite number >= 0; received thresh={thresh!r}")
+    if not (isinstance(adjust_value, (int, float)) and math.isfinite(adjust_value) and adjust_value > 0):
+        raise ValueError(f"adjust_value must be a finite number > 0; received adjust_value={adjust_value!r}")
     n = losses.size
     if n < lr_diff + 1:
         raise ValueError(f"slide needs at least lr_diff + 1 = {lr_diff + 1} points; received {n}")

@@ -106,6 +106,9 @@ def _as_steps(steps: Any, total_steps: int) -> np.ndarray:
     arr = np.asarray(steps)
     if arr.dtype.kind not in "iu":
         if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr)):
+            if arr.size and (arr.min() < 0 or arr.max() >= total_steps):  # before a cast that could overflow
+                bad = float(arr.min()) if arr.min() < 0 else float(arr.max())
+                raise ValueError(f"steps must be in [0, total_steps) = [0, {total_steps}); received step {bad:g}")
             arr = arr.astype(np.int64)
         else:
             raise ValueError(f"steps must be integers; received steps with dtype {arr.dtype}")

@@ -171,3 +171,9 @@ def test_race_summary_picks_the_fastest_baseline():
     assert (s["best_baseline"], s["baseline_epochs"], s["claim_holds"]) == ("step decay", 7, True)
     with pytest.raises(ValueError, match="onecycle must name a schedule of the table; received onecycle='x'"):
         race_summary(t, onecycle="x")
+
+
+@pytest.mark.parametrize("target", [0, 1.5, float("nan"), True, "0.9"])
+def test_epochs_to_target_refuses_a_target_that_is_no_accuracy(target):
+    with pytest.raises(ValueError, match=r"^target must be an accuracy in \(0, 1\]; received target="):
+        epochs_to_target([0.5, 0.9], target)

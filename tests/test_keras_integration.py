@@ -186,3 +186,9 @@ def test_momentum_cannot_be_passed_beside_the_schedule():
     opt = one_cycle_optimizer("adam", SCHEDULE)
     again = type(opt).from_config(opt.get_config())
     assert again.schedule == SCHEDULE
+
+
+def test_schedule_guard_takes_a_schedule_or_its_dict():
+    assert ScheduleGuard(SCHEDULE.to_dict()).total_steps == ScheduleGuard(SCHEDULE).total_steps == N_STEPS
+    with pytest.raises(ValueError, match=r"^schedule must be a superconv schedule or its to_dict\(\); received None$"):
+        ScheduleGuard(None)

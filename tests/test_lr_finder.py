@@ -15,6 +15,7 @@ from superconv.lr_finder import (
     DivergenceMonitor,
     RangeTestResult,
     aggregate_curves,
+    curve_beta,
     ema_smooth,
     job_configs,
     lr_sequence,
@@ -297,3 +298,21 @@ def test_page_and_cli_modules_do_not_import_tensorflow():
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: steepest([1e-3, 1e-2, 1e-1], [1.0, float("nan"), 0.5]), "steepest needs finite losses; received losses[1]=nan"),
+    (lambda: valley([1e-3, 1e-2, 1e-1], [1.0, 0.8, float("inf")]), "valley needs finite losses; received losses[2]=inf"),
+    (lambda: minimum_div10([1e-3, 1e-3, 1e-2], [1.0, 2.0, 0.5]), "minimum/10 needs strictly increasing lrs"),
+    (lambda: slide(np.geomspace(1e-4, 1, 20), np.linspace(2, 1, 20), lr_diff=4, adjust_value=-1),
+     "adjust_value must be a finite number > 0; received adjust_value=-1"),
+    (lambda: slide(np.geomspace(1e-4, 1, 20), np.linspace(2, 1, 20), lr_diff=4, thresh=float("nan")),
+     "thresh must be a finite number >= 0; received thresh=nan"),
+    (lambda: suggest_all(np.geomspace(1e-4, 1, 20), np.linspace(2, 1, 20), rules="steepest"),
+     "rules must be a list of rule names from"),
+    (lambda: curve_beta(float("nan")), "num_iter must be an integer >= 0; received num_iter=nan"),
+])
+def test_rules_refuse_input_they_cannot_read(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert message in str(info.value)

@@ -228,3 +228,8 @@ def test_step_budget_helpers():
         total_steps_for(100, 10, 0)
     with pytest.raises(ValueError, match="received batch_size=200, num_samples=100"):
         steps_per_epoch(100, 200, drop_remainder=True)
+
+
+def test_huge_float_steps_are_refused_with_their_value():
+    with pytest.raises(ValueError, match=r"^steps must be in \[0, total_steps\) = \[0, 100\); received step 1e\+300$"):
+        OneCycle(max_lr=0.1, total_steps=100).lr(1e300)

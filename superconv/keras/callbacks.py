@@ -56,6 +56,12 @@ class ScheduleGuard(keras.callbacks.Callback):
 
     def __init__(self, schedule: Any) -> None:
         super().__init__()
+        if isinstance(schedule, dict):  # a schedule's to_dict(), as one_cycle_optimizer accepts
+            from superconv.schedules import schedule_from_dict
+
+            schedule = schedule_from_dict(schedule)
+        if not isinstance(getattr(schedule, "total_steps", None), int):
+            raise ValueError(f"schedule must be a superconv schedule or its to_dict(); received {schedule!r:.80}")
         self.total_steps = int(schedule.total_steps)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
