@@ -265,6 +265,38 @@ def settings_from_query_params(params: Mapping[str, Any], base: DesignerSettings
     return settings_from_dict({k: v for k, v in params.items() if k in names}, base)
 
 
+def settings_from_link(params: Mapping[str, Any], base: DesignerSettings | None = None) -> tuple[DesignerSettings, list[str]]:
+    """Apply a share link field by field: the valid fields are kept, each invalid one is reported.
+
+    One bad value in an edited link should not throw away the rest of it. Fields apply in the link's
+    order; a field whose value is invalid, or that makes the settings invalid together with the fields
+    before it, is skipped.
+
+    Args:
+        params: ``st.query_params`` or any mapping of name -> string (or list of strings).
+        base: Settings for the fields the link does not set (default: defaults).
+
+    Returns:
+        ``(settings, errors)``: the settings with every valid field applied, and one message per
+        skipped field (empty when the whole link applies).
+
+    Example:
+        >>> s, errors = settings_from_link({"max_lr": "0.3", "pct_start": "0", "epochs": "4"})
+        >>> s.max_lr, s.pct_start, s.epochs, errors
+        (0.3, 0.3, 4, ['pct_start must be in (0, 1); received pct_start=0.0'])
+    """
+    names = {f.name for f in dataclasses.fields(DesignerSettings)}
+    settings, errors = base or DesignerSettings(), []
+    for name, raw in params.items():
+        if name not in names:
+            continue
+        try:
+            settings = settings_from_dict({name: raw}, settings)
+        except ValueError as exc:
+            errors.append(str(exc))
+    return settings, errors
+
+
 def settings_to_json(settings: DesignerSettings) -> str:
     """The designer's JSON config: the settings plus the schedule's ``to_dict()``.
 

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from superconv.config import load_run_config
 from superconv.demo import epochs_to_target
 
 
@@ -109,20 +110,28 @@ def planned_schedule(config: Mapping[str, Any], batches: pd.DataFrame | None = N
                      total_steps: int | None = None) -> Schedule | None:
     """The schedule a run follows, stretched to the run's length.
 
-    The length is ``total_steps`` when given, else ``epochs`` times the steps of the first epoch
-    once it is complete (the engine stretches every schedule to the run's exact step count).
+    The length is ``total_steps`` when given, else the config's own (``RunConfig.run_length``, as the
+    engine will train it), else ``epochs`` times the steps of the first epoch once it is complete (the
+    engine stretches every schedule to the run's exact step count).
 
     Returns:
         The schedule, or None while the length is unknown or the config has no valid schedule.
 
     Example:
-        >>> cfg = {"epochs": 3, "schedule": {"kind": "constant", "lr": 0.1}}
+        >>> planned_schedule({"epochs": 3, "batch_size": 64, "schedule": {"kind": "constant", "lr": 0.1}}).total_steps
+        69
+        >>> cfg = {"epochs": 3, "schedule": {"kind": "constant", "lr": 0.1}, "csv_path": "gone.csv", "dataset": "csv"}
         >>> b = pd.DataFrame({"step": [0, 1, 2], "epoch": [0, 0, 1]})
         >>> planned_schedule(cfg, b).total_steps
         6
         >>> planned_schedule(cfg, b.iloc[:2]) is None
         True
     """
+    if total_steps is None:
+        try:
+            total_steps = load_run_config(dict(config)).run_length()[2]
+        except ValueError:  # e.g. a CSV that is gone: read the length off the first epoch
+            pass
     if total_steps is None:
         per_epoch = steps_per_epoch_seen(batches) if batches is not None else None
         epochs = config.get("epochs")

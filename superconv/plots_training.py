@@ -115,6 +115,11 @@ def batch_figure(
                 fig.add_trace(go.Scatter(x=p_steps[p_idx].tolist(), y=_lst(values[p_idx]), name=f"{label} {name} planned",
                                          mode="lines", showlegend=False, legendgroup=label,
                                          line=dict(color=color, dash="dot", width=1)), row=row, col=1)
+    if not any(len(frame) for frame in runs.values()):  # nothing measured yet: no made-up axes
+        if planned:
+            _waiting(fig, "waiting for the first batch", [(1, 1)], fix_x=False)
+        else:
+            _waiting(fig, "waiting for the first batch", [(1, 1), (2, 1), (3, 1)])
     fig.update_yaxes(title_text="loss", type="log" if log_loss else "linear", row=1, col=1)
     fig.update_yaxes(title_text="lr", row=2, col=1)
     fig.update_yaxes(title_text="momentum", row=3, col=1)
@@ -122,6 +127,20 @@ def batch_figure(
     fig.update_layout(height=height, margin=dict(l=60, r=20, t=40, b=40), hovermode="x unified",
                       legend=dict(orientation="h", y=-0.12))
     return fig
+
+
+def _waiting(fig: go.Figure, text: str, panels: Sequence[tuple[int, int]], fix_x: bool = True) -> None:
+    """Mark empty panels (no measured point yet): a note in the middle, no tick labels on a made-up range.
+
+    ``fix_x=False`` leaves the step axis alone (shared with panels that already show a planned curve).
+    """
+    for row, col in panels:
+        if fix_x:
+            fig.update_xaxes(showticklabels=False, range=[0, 1], row=row, col=col)
+        fig.update_yaxes(showticklabels=False, range=[0, 1], row=row, col=col)
+        xref, yref = fig.get_subplot(row, col).xaxis.plotly_name, fig.get_subplot(row, col).yaxis.plotly_name
+        fig.add_annotation(text=text, xref=f"{xref.replace('axis', '')} domain", yref=f"{yref.replace('axis', '')} domain",
+                           x=0.5, y=0.5, showarrow=False, font=dict(color="gray"))
 
 
 def _epoch_x(frame: pd.DataFrame) -> list[int]:
@@ -168,6 +187,8 @@ def epoch_figure(
     if target is not None:
         fig.add_hline(y=float(target), line=dict(color="gray", dash="dot"), row=1, col=2,
                       annotation_text=f"target {float(target):.0%}", annotation_position="bottom right")
+    if not any(len(frame) for frame in runs.values()):
+        _waiting(fig, "waiting for the first epoch", [(1, 1), (1, 2)])
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="loss", row=1, col=1)
     fig.update_yaxes(title_text="accuracy", row=1, col=2)
@@ -208,6 +229,8 @@ def gap_figure(
         fig.add_trace(go.Scatter(x=x, y=_nan_to_none(acc_gap), name=f"{label} accuracy gap", mode="lines+markers",
                                  legendgroup=label, showlegend=False, line=dict(color=color)), row=1, col=2)
     fig.add_hline(y=0.0, line=dict(color="gray", width=1))
+    if not any(len(frame) for frame in runs.values()):
+        _waiting(fig, "waiting for the first epoch", [(1, 1), (1, 2)])
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(height=height, margin=dict(l=60, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.25))
     return fig

@@ -289,3 +289,15 @@ def test_invalid_settings_keep_the_import_at_hand():
     at.button(key=W + "import_go").click().run()
     assert not at.exception and not at.error
     assert_chart_shows(at, DesignerSettings(max_lr=0.2))
+
+
+def test_a_link_with_one_bad_field_keeps_its_other_fields():
+    at = run_app(query={"max_lr": "0.3", "pct_start": "0", "epochs": "4"})
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Part of the link is invalid and was left out (the rest of the link is applied): "
+        "pct_start must be in (0, 1); received pct_start=0.0"]
+    lr = chart(at)[0]
+    expected = DesignerSettings(max_lr=0.3, epochs=4).schedule()
+    assert lr["x"].max() == expected.total_steps - 1
+    np.testing.assert_array_equal(lr["y"], expected.lr(lr["x"].astype(int)))

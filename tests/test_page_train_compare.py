@@ -88,9 +88,12 @@ def test_start_run_shows_growing_live_traces_then_cancel():
     assert len(lr["x"]) <= len(stored) and lr["y"][0] == pytest.approx(stored["lr"].iloc[0])
     assert stored["lr"].iloc[0] == pytest.approx(0.3 / 25, rel=1e-4)  # 1cycle starts at max_lr / div_factor
 
+    assert trace(specs, f"#{run_id} live test lr planned") is not None  # the whole plan while it runs
     at.button(key=f"tc_cancel_{run_id}").click().run()
     assert store.wait_for(run_id, timeout=60) == "cancelled"
     at.run()
+    # stopped: no plan stretching the shared step axis past what it ran
+    assert trace(chart_specs(at), f"#{run_id} live test lr planned") is None
     table = at.dataframe[0].value
     row = table[table["id"] == run_id].iloc[0]
     assert row["status"] == "cancelled" and row["epochs_done"] < 40
@@ -152,3 +155,15 @@ def test_schedule_from_the_designer_is_offered_and_used():
     expected = {k: v for k, v in settings.schedule().to_dict().items() if k != "total_steps"}
     assert run["name"] == "designer: current"
     assert {k: run["config"]["schedule"][k] for k in expected} == expected
+
+
+def test_a_fastai_schedule_from_the_designer_is_shown_in_fastai_terms():
+    from superconv.designer_state import DesignerSettings
+
+    settings = DesignerSettings(convention="fastai", max_lr=0.2, div_final=1e5)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["designer_settings"] = settings.to_dict()
+    at.run()
+    at.radio(key="tc_schedule").set_value("designer: current").run()
+    caption = next(c.value for c in at.caption if c.value.startswith("From the Schedule Designer"))
+    assert "div_final=100000" in caption and "final_div_factor" not in caption and "convention=fastai" in caption

@@ -218,3 +218,22 @@ def test_race_schedules_chart_keeps_the_exact_peak_and_step_edges_of_long_runs()
     edge = xs.index(100.0 * last_high / (n - 1))
     assert xs[edge + 1] == 100.0 * (last_high + 1) / (n - 1)
     assert step_trace.y[edge] == 0.3 and step_trace.y[edge + 1] == pytest.approx(0.03)
+
+
+def test_empty_charts_say_they_wait_instead_of_showing_made_up_axes():
+    empty_batches = pd.DataFrame(columns=["step", "epoch", "loss", "lr", "momentum"])
+    empty_epochs = pd.DataFrame(columns=["train_loss", "train_acc", "val_loss", "val_acc"])
+    fig = batch_figure({"a": empty_batches})
+    notes = [(a.text, a.xref, a.yref) for a in fig.layout.annotations if a.text.startswith("waiting")]
+    assert notes == [("waiting for the first batch", f"x{i} domain", f"y{i} domain") for i in ("", "2", "3")]
+    assert fig.layout.yaxis.range == (0, 1) and fig.layout.yaxis.showticklabels is False
+    # with a planned schedule the step axis follows the plan; only the loss panel waits
+    fig = batch_figure({"a": empty_batches}, planned={"a": OneCycle(max_lr=0.1, total_steps=50)})
+    assert [a.yref for a in fig.layout.annotations if a.text.startswith("waiting")] == ["y domain"]
+    assert fig.layout.xaxis.range is None and fig.layout.yaxis2.range is None
+    for figure in (epoch_figure({"a": empty_epochs}, target=0.9), gap_figure({"a": empty_epochs})):
+        assert [a.xref for a in figure.layout.annotations if a.text == "waiting for the first epoch"] == [
+            "x domain", "x2 domain"]
+    # with data: no note
+    batches = pd.DataFrame({"step": [0, 1], "epoch": [0, 0], "loss": [2.0, 1.5], "lr": [0.1, 0.1], "momentum": [0.9, 0.9]})
+    assert not [a for a in batch_figure({"a": batches}).layout.annotations if a.text.startswith("waiting")]

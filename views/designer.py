@@ -28,7 +28,7 @@ from superconv.designer_state import (
     schedule_csv,
     settings_from_dict,
     settings_from_json,
-    settings_from_query_params,
+    settings_from_link,
     settings_to_json,
 )
 from superconv.plots import overlay_figure, schedule_figure
@@ -171,11 +171,9 @@ url_error = None
 if STATE_KEY not in ss:
     # First run of this browser session: a shared link's query parameters set the schedule. (Later
     # reruns ignore the URL: it only mirrors the controls, and can lag behind them mid-drag.)
-    try:
-        _apply(settings_from_query_params(st.query_params.to_dict()))
-    except ValueError as exc:
-        url_error = str(exc)
-        _apply(_current())
+    link_settings, link_errors = settings_from_link(st.query_params.to_dict())
+    _apply(link_settings)  # every valid field of the link; the bad ones are reported below
+    url_error = "; ".join(link_errors) or None
 elif any(W + name not in ss for name in _widget_values(DesignerSettings())):
     _apply(_current())  # back from another page: widgets lost their state, restore it
 handoff_error = None
@@ -196,7 +194,7 @@ st.markdown(
     "share the page's link, or export the schedule as JSON, CSV or ready-to-paste Keras / PyTorch code."
 )
 if url_error:
-    st.error(f"The link's settings are invalid, so the designer starts from the last valid settings: {url_error}")
+    st.error(f"Part of the link is invalid and was left out (the rest of the link is applied): {url_error}")
 if handoff_error:
     st.error(handoff_error)
 

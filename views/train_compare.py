@@ -28,6 +28,7 @@ from superconv.uploads import save_csv_upload
 
 REFRESH_S = float(os.environ.get("SUPERCONV_REFRESH_S", "0.5"))  # live charts: a few updates per second
 MAX_POINTS = 1500  # decimation budget per trace
+STOPPED_STATUSES = ("cancelled", "failed", "interrupted", "diverged")  # ended before their plan did
 TABLE_REFRESH_S = 2.0  # the runs table reads every run's metrics: refreshed less often than the charts
 DESIGNER_STATE_KEY = "designer_settings"  # the Schedule Designer's current settings (DesignerSettings.to_dict())
 DESIGNER_SAVED_KEY = "designer_saved"  # the designer's saved schedules: name -> schedule.to_dict()
@@ -68,8 +69,11 @@ def schedule_inputs(choice: str) -> dict:
     """Widgets for the chosen schedule; returns its to_dict() without total_steps."""
     if choice in designer:
         sched = {k: v for k, v in designer[choice].items() if k != "total_steps"}
+        shown = {k: v for k, v in sched.items() if k != "kind"}
+        if sched.get("convention") == "fastai":  # in fastai's own terms, as the designer shows them
+            shown["div_final"] = shown.pop("final_div_factor") * shown["div_factor"]
         st.caption("From the Schedule Designer (stretched to this run's length): "
-                   + ", ".join(f"{k}={v}" for k, v in sched.items() if k != "kind"))
+                   + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()))
         return sched
     c = st.columns(4)
     if choice == "1cycle":
@@ -188,6 +192,8 @@ def live_panel(run_ids: list[int], target: float) -> None:
     epochs = {names[i]: store.epoch_metrics(i) for i in records}
     planned = {}
     for i, r in records.items():
+        if r["status"] in STOPPED_STATUSES:  # its plan would stretch the shared step axis past what it ran
+            continue
         sched = planned_schedule(r["config"], batches[names[i]], total_steps=(r.get("final") or {}).get("total_steps"))
         if sched is not None:
             planned[names[i]] = sched
