@@ -139,7 +139,8 @@ def _epoch_ticks(total_steps: int, steps_per_epoch: int, max_ticks: int = 12) ->
     epochs = max(1, total_steps // steps_per_epoch)
     every = max(1, int(np.ceil(epochs / max_ticks)))
     ticks = list(range(0, epochs + 1, every))
-    return [e * steps_per_epoch for e in ticks], [f"epoch {e}" for e in ticks]
+    # "epoch 0", then bare numbers: a label per tick would crowd the axis at ten or more epochs
+    return [e * steps_per_epoch for e in ticks], [f"epoch {e}" if i == 0 else str(e) for i, e in enumerate(ticks)]
 
 
 def _phase_label(schedule: Any, i: int) -> str:
