@@ -67,7 +67,8 @@ class RunConfig(BaseModel):
         shuffle: Reshuffle the training data every epoch (default); False keeps the file order.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    # strict: "epochs": "3" or "mixed_precision": "yes" is refused, as a string max_lr in the schedule is
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True)
 
     name: str = ""
     dataset: str = "digits"

@@ -65,7 +65,12 @@ class DemoPreset:
 
     @property
     def labels(self) -> list[str]:
-        """Schedule labels in race order (1cycle first)."""
+        """Schedule labels in race order (1cycle first).
+
+        Example:
+            >>> PRESETS["tiny"].labels
+            ['1cycle', 'constant', 'step decay']
+        """
         return [s.label for s in self.schedules]
 
 
@@ -135,6 +140,15 @@ NOMINAL_STEPS_PER_EPOCH = 100
 def get_preset(preset: str | DemoPreset) -> DemoPreset:
     """Return the preset named ``preset`` (or ``preset`` itself when it is a :class:`DemoPreset`).
 
+    Args:
+        preset: A key of :data:`PRESETS` or a :class:`DemoPreset`.
+
+    Returns:
+        The :class:`DemoPreset`.
+
+    Raises:
+        ValueError: ``preset must be one of ['digits', 'tiny']; received preset=...`` for an unknown name.
+
     Example:
         >>> get_preset("tiny").epochs
         3
@@ -170,6 +184,13 @@ def _seed_list(seeds: int | Sequence[int]) -> list[int]:
 def run_name(label: str, seed: int) -> str:
     """The run name of one lane and seed, e.g. ``"1cycle · seed 0"`` (inverse of :func:`parse_run_name`).
 
+    Args:
+        label: The lane's schedule label.
+        seed: The seed (converted with ``int``).
+
+    Returns:
+        ``label`` and the seed joined by :data:`SEED_SEPARATOR`.
+
     Example:
         >>> run_name("step decay", 2)
         'step decay · seed 2'
@@ -179,6 +200,13 @@ def run_name(label: str, seed: int) -> str:
 
 def parse_run_name(name: str) -> tuple[str, int | None]:
     """Split a race run name into ``(label, seed)``; a name without a seed gives ``(name, None)``.
+
+    Args:
+        name: A run name (converted with ``str``); only a run of digits after the last
+            :data:`SEED_SEPARATOR` counts as a seed.
+
+    Returns:
+        ``(label, seed)``, or ``(name, None)`` when the name ends in no seed.
 
     Example:
         >>> parse_run_name("1cycle · seed 12")
@@ -269,6 +297,16 @@ def epochs_to_target(val_acc: Sequence[float], target: float) -> int | None:
     A mean over seeds can land a rounding error below the target (0.9 and 0.96 average to
     0.92999...), so values within 1e-9 of the target count as reaching it.
 
+    Args:
+        val_acc: Validation accuracy after each epoch, in epoch order.
+        target: Target accuracy in (0, 1].
+
+    Returns:
+        The 1-based count of epochs until the first epoch at or above the target, or None.
+
+    Raises:
+        ValueError: ``target must be an accuracy in (0, 1]; received target=...``.
+
     Example:
         >>> epochs_to_target([0.5, 0.8, 0.96, 0.94], 0.95)
         3
@@ -302,7 +340,12 @@ def results_table(runs: Iterable[RaceRun], *, target: float) -> pd.DataFrame:
         target: Target validation accuracy in (0, 1].
 
     Returns:
-        DataFrame with columns :data:`RESULT_COLUMNS`, one row per schedule.
+        DataFrame with columns :data:`RESULT_COLUMNS`, one row per schedule; ``status`` counts the
+        lane's statuses (e.g. ``"2 finished, 1 running"``), ``epochs_done`` is the mean curve's length
+        and the accuracies are rounded to 6 decimals (NaN for a lane with no complete epoch).
+
+    Raises:
+        ValueError: ``target must be in (0, 1]; received target=...``.
 
     Example:
         >>> f = lambda accs: pd.DataFrame({"val_acc": accs, "seconds": [1.0] * len(accs)})
@@ -350,13 +393,23 @@ def race_summary(table: pd.DataFrame, *, onecycle: str = "1cycle") -> dict[str, 
     The best baseline is the one reaching the target in the fewest epochs (ties and lanes that never
     reach it are ordered by final accuracy).
 
+    Args:
+        table: A :func:`results_table` (at least the columns ``schedule``, ``epochs_to_target`` and
+            ``final_val_acc``; ``epochs_done`` is read when no baseline reaches the target).
+        onecycle: The schedule label of the 1cycle lane.
+
     Returns:
         ``{"onecycle_epochs", "best_baseline", "baseline_epochs", "epoch_ratio", "final_delta",
         "claim_holds"}``; ``epoch_ratio`` is 1cycle's epochs over the baseline's (None when either
-        lane never reaches the target) and ``claim_holds`` is True when 1cycle needs at most half the
+        lane never reaches the target), ``final_delta`` is 1cycle's final accuracy minus the baseline's,
+        and ``claim_holds`` is True when 1cycle needs at most half the
         epochs of the best baseline and ends at least as accurate. When no baseline reaches the target,
         its count is only known to exceed its ``epochs_done``, so the claim then needs 1cycle to reach
         the target within half of those.
+
+    Raises:
+        ValueError: ``onecycle must name a schedule of the table; received onecycle=...``, or
+            ``the table has no baseline schedule to compare with``.
 
     Example:
         >>> t = pd.DataFrame({"schedule": ["1cycle", "constant", "step decay"], "epochs_to_target": [4, 12, 9],
@@ -393,7 +446,27 @@ def race_from_store(store: Any, group: str) -> list[RaceRun]:
     """Read a race's runs (``group``) back from a :class:`superconv.store.RunStore`.
 
     Runs come in submission order (so lanes keep the preset's order); lane labels and seeds come
-    from the run names (:func:`parse_run_name`).
+    from the run names (:func:`parse_run_name`). A run whose name carries no seed keeps its whole
+    name as the label and takes the config's ``seed`` (0 if absent).
+
+    Args:
+        store: A :class:`superconv.store.RunStore` (or anything with its ``list_runs``, ``get_run``
+            and ``epoch_metrics``).
+        group: The race's group, as the runs were created with.
+
+    Returns:
+        One :class:`RaceRun` per run of the group (its status and epoch metrics as stored now);
+        ``[]`` for an unknown group.
+
+    Example:
+        >>> import os, tempfile
+        >>> from superconv.store import EpochRow, RunStore
+        >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+        >>> ids = [store.create_run(cfg, group="race") for cfg in race_configs("tiny", seeds=2)]
+        >>> store.add_epoch(ids[0], EpochRow(0, 1.0, 0.5, 1.1, 0.6, 2.0))
+        >>> store.set_status(ids[0], "running")
+        >>> [(r.label, r.seed, r.status, len(r.epochs)) for r in race_from_store(store, "race")[:3]]
+        [('1cycle', 0, 'running', 1), ('1cycle', 1, 'queued', 0), ('constant', 0, 'queued', 0)]
     """
     runs = store.list_runs(group=group).sort_values("id")  # submission order: lanes as in the preset
     out = []
@@ -407,6 +480,12 @@ def race_from_store(store: Any, group: str) -> list[RaceRun]:
 
 def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready rows of a results table (NaN -> None).
+
+    Args:
+        table: Any DataFrame, e.g. a :func:`results_table`.
+
+    Returns:
+        One dict per row; float NaN becomes None and numpy scalars become Python numbers.
 
     Example:
         >>> table_records(pd.DataFrame({"schedule": ["a"], "best_val_acc": [float("nan")]}))
@@ -427,6 +506,16 @@ def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def preset_summary(preset: str | DemoPreset) -> Mapping[str, Any]:
     """A JSON-ready description of a preset (for the page and ``superconv demo --json``).
+
+    Args:
+        preset: A preset name from :data:`PRESETS` or a :class:`DemoPreset`.
+
+    Returns:
+        The preset's name, description, data/model/optimizer settings, ``target_accuracy``,
+        ``how_tuned``, ``measured`` and ``lanes`` (one ``{"label", "schedule", "note"}`` per schedule).
+
+    Raises:
+        ValueError: for an unknown preset name, as :func:`get_preset`.
 
     Example:
         >>> preset_summary("tiny")["lanes"][0]["label"]

@@ -124,9 +124,18 @@ def lr_sequence(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp"
     Returns:
         float64 array of length ``num_iter``.
 
+    Raises:
+        ValueError: naming the argument: ``start_lr``/``end_lr`` not finite and > 0, ``end_lr`` not above
+            ``start_lr`` (``end_lr must be > start_lr=...; received end_lr=...``), ``num_iter`` below 2,
+            an unknown ``mode``, or an ``exp`` sweep spanning too many decades for a float.
+
     Example:
         >>> lr_sequence(0.1, 0.5, 5, mode="linear").round(12).tolist()
         [0.1, 0.2, 0.3, 0.4, 0.5]
+        >>> lr_sequence(1.0, 0.1, 10)
+        Traceback (most recent call last):
+        ...
+        ValueError: end_lr must be > start_lr=1.0; received end_lr=0.1
     """
     start = _positive_float("start_lr", start_lr)
     end = _positive_float("end_lr", end_lr)
@@ -156,6 +165,15 @@ def curve_beta(num_iter: int) -> float:
     each way on the default sweep from 1e-5 to 10. ``benchmarks/lr_finder_lag.py`` measures it
     against a one-way EMA; curves shorter than 20 batches are not smoothed.
 
+    Args:
+        num_iter: Batches in the sweep (an integer >= 0).
+
+    Returns:
+        ``1 - 20 / num_iter``, or 0.0 (no smoothing) for ``num_iter <= 20``.
+
+    Raises:
+        ValueError: ``num_iter must be an integer >= 0; received num_iter=...``.
+
     Example:
         >>> [round(curve_beta(n), 3) for n in (10, 100, 300, 1000)]
         [0.0, 0.8, 0.933, 0.98]
@@ -172,6 +190,16 @@ def ema_smooth(losses: Any, beta: float = 0.95) -> np.ndarray:
     never records a non-finite loss; :func:`superconv.smoothing.ema` (which this calls) leaves a
     gap at one rather than poisoning the rest of the curve.
 
+    Args:
+        losses: Losses in batch order (any array-like; flattened).
+        beta: EMA factor in [0, 1).
+
+    Returns:
+        float64 array of the smoothed losses, as long as ``losses``.
+
+    Raises:
+        ValueError: ``beta must be in [0, 1); received beta=...``.
+
     Example:
         >>> ema_smooth([1.0, 3.0], beta=0.5).tolist()  # avg: 0.5, 1.75 -> /0.5, /0.75
         [1.0, 2.3333333333333335]
@@ -184,6 +212,17 @@ class DivergenceMonitor:
 
     Stops on a non-finite loss (``"nan"``) or when the smoothed loss exceeds ``diverge_th``
     times the best smoothed loss so far (``"diverged"``), as pytorch-lr-finder does.
+
+    Args:
+        beta: EMA factor of the bias-corrected smoothing (as :func:`ema_smooth`), in [0, 1).
+        diverge_th: Divergence threshold, a multiple of the best smoothed loss (> 1).
+
+    Attributes:
+        smoothed: The smoothed loss after the last finite loss (None before any).
+        best: The lowest smoothed loss so far (inf before any).
+
+    Raises:
+        ValueError: ``beta must be in [0, 1); ...`` or ``diverge_th must be > 1; received diverge_th=...``.
 
     Example:
         >>> m = DivergenceMonitor(beta=0.0, diverge_th=2.0)
@@ -202,7 +241,23 @@ class DivergenceMonitor:
         self.smoothed: float | None = None
 
     def update(self, loss: float) -> str | None:
-        """Feed one batch loss; return ``"nan"``, ``"diverged"`` or None (go on)."""
+        """Feed one batch loss; return ``"nan"``, ``"diverged"`` or None (go on).
+
+        A non-finite loss changes no state. The first loss never counts as diverged; the smoothed
+        loss that diverges is not taken into :attr:`best`.
+
+        Args:
+            loss: The raw loss of the batch just trained.
+
+        Returns:
+            ``"nan"`` for a non-finite loss, ``"diverged"`` when the smoothed loss exceeds
+            ``diverge_th * best``, else None.
+
+        Example:
+            >>> m = DivergenceMonitor(beta=0.5, diverge_th=2.0)
+            >>> m.update(1.0), m.update(float("inf")), m.smoothed, m.best
+            (None, 'nan', 1.0, 1.0)
+        """
         loss = float(loss)
         if not math.isfinite(loss):
             return "nan"
@@ -231,6 +286,12 @@ class Suggestion:
     description: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The suggestion as a JSON-ready dict of its fields.
+
+        Example:
+            >>> Suggestion("steepest", 0.01, 1, 1.9, "fastest fall").to_dict()
+            {'rule': 'steepest', 'lr': 0.01, 'index': 1, 'loss': 1.9, 'description': 'fastest fall'}
+        """
         return dataclasses.asdict(self)
 
 
@@ -244,9 +305,24 @@ def steepest(lrs: Any, losses: Any) -> Suggestion:
     Forward differences ``(loss[i+1] - loss[i]) / (log lr[i+1] - log lr[i])`` (fastai's
     ``steep``); the suggestion is ``lrs[i]`` at the most negative slope.
 
+    Args:
+        lrs: Strictly increasing LRs (> 0), one per point.
+        losses: Finite (smoothed) losses, as many as ``lrs``.
+
+    Returns:
+        A :class:`Suggestion` with rule ``"steepest"``; ``index`` is ``i``, the left end of the steepest segment.
+
+    Raises:
+        ValueError: ``steepest needs at least 2 points; received ...``, ``steepest needs finite losses;
+            ...``, ``steepest needs strictly increasing lrs; ...``, or lengths that differ.
+
     Example:
         >>> steepest([1e-3, 1e-2, 1e-1, 1.0], [2.0, 1.9, 1.0, 3.0]).lr
         0.01
+        >>> steepest([1e-3], [2.0])
+        Traceback (most recent call last):
+        ...
+        ValueError: steepest needs at least 2 points; received 1
     """
     lrs, losses = _rule_curve("steepest", lrs, losses)
     if lrs.size < 2:
@@ -259,6 +335,18 @@ def steepest(lrs: Any, losses: Any) -> Suggestion:
 
 def minimum_div10(lrs: Any, losses: Any) -> Suggestion:
     """A tenth of the LR at the lowest (smoothed) loss (fastai's ``minimum``).
+
+    Args:
+        lrs: Strictly increasing LRs (> 0), one per point.
+        losses: Finite (smoothed) losses, as many as ``lrs``.
+
+    Returns:
+        A :class:`Suggestion` with rule ``"minimum/10"``; ``index`` is the minimum's position and
+        ``loss`` the curve's loss at the suggested LR (the first loss when it lies left of the curve).
+
+    Raises:
+        ValueError: ``minimum/10 needs at least 1 point; received 0``, non-finite losses, LRs that do
+            not increase, or lengths that differ (naming the rule).
 
     Example:
         >>> s = minimum_div10([1e-3, 1e-2, 1e-1, 1.0], [2.0, 1.5, 1.0, 3.0])
@@ -281,6 +369,18 @@ def valley(lrs: Any, losses: Any) -> Suggestion:
     O(n^2) dynamic programme, ties resolved as fastai does); with ``start = end - length`` and
     ``sections = (end - start) / 3`` the suggestion is ``lrs[start + int(sections) + int(sections / 2)]``,
     about half-way into the valley. (fastai clamps nothing; here an index before 0 becomes 0.)
+
+    Args:
+        lrs: Strictly increasing LRs (> 0), one per point.
+        losses: Finite (smoothed) losses, as many as ``lrs``.
+
+    Returns:
+        A :class:`Suggestion` with rule ``"valley"`` at the chosen point.
+
+    Raises:
+        ValueError: ``valley needs at least 1 point; received 0``, non-finite losses
+            (``valley needs finite losses; received losses[i]=...``), LRs that do not increase, or
+            lengths that differ.
 
     Example:
         >>> valley(np.geomspace(1e-5, 1, 10), [9, 8, 7, 6, 5, 4, 3, 2, 1, 5]).index
@@ -311,6 +411,21 @@ def slide(lrs: Any, losses: Any, lr_diff: int = 15, thresh: float = 0.005, adjus
     the loss gradients (``np.gradient`` per point) at its two ends differ by at most ``thresh``; the
     suggestion is the LR at the left end of the last window that had not settled (times
     ``adjust_value``). ``thresh`` is in loss units per point, as in fastai.
+
+    Args:
+        lrs: Strictly increasing LRs (> 0), one per point.
+        losses: Finite (smoothed) losses, as many as ``lrs``.
+        lr_diff: Window width in points (an integer >= 1).
+        thresh: Largest gradient difference (>= 0) at which the window counts as settled.
+        adjust_value: Factor (> 0) applied to the LR found.
+
+    Returns:
+        A :class:`Suggestion` with rule ``"slide"``; ``index`` is the window's left end and ``loss``
+        the curve's loss at the (adjusted) LR.
+
+    Raises:
+        ValueError: ``slide needs at least lr_diff + 1 = ... points; received ...``, a bad ``lr_diff``,
+            ``thresh`` or ``adjust_value`` (naming it), non-finite losses or LRs that do not increase.
 
     Example:
         >>> lrs = np.geomspace(1e-4, 1, 20)
@@ -355,7 +470,23 @@ def suggest_all(lrs: Any, losses: Any, *, skip_start: int | None = None, skip_en
 
     As in fastai and pytorch-lr-finder the first ``skip_start`` points (default: a tenth of the
     curve) and the last ``skip_end`` points (default 5: the blow-up) are ignored. Indexes in the
-    returned suggestions refer to the full curve.
+    returned suggestions refer to the full curve. When fewer than 2 points would be left, the whole
+    curve is used; when the points left hold a non-finite loss, no rule is applied.
+
+    Args:
+        lrs: LRs of the curve (finite, > 0), one per point.
+        losses: The (smoothed) losses, as many as ``lrs``.
+        skip_start: Points ignored at the start (integer >= 0); None: ``len(lrs) // 10``.
+        skip_end: Points ignored at the end (integer >= 0).
+        rules: Names from :data:`RULES`, in the order wanted; None: all of them.
+
+    Returns:
+        One :class:`Suggestion` per rule that could be applied, in the order of ``rules``.
+
+    Raises:
+        ValueError: ``rules must be a list of rule names from [...]; received rules='...'`` for a bare
+            string, ``rule must be one of [...]; received rule=...`` for an unknown name, a bad
+            ``skip_start``/``skip_end``, or ``lrs``/``losses`` of different lengths or non-positive LRs.
 
     Example:
         >>> lrs = lr_sequence(1e-5, 10, 60)
@@ -403,6 +534,11 @@ class RangeTestResult:
         val_steps / val_losses: Validation loss after the given batches (Smith's variant), if asked.
         params: What produced the curve (start_lr, end_lr, num_iter, mode, seed, weight_decay, ...).
         seconds: Wall time of the sweep.
+        label: Name of the curve in a comparison (e.g. ``"weight_decay=0.0005"``).
+
+    Raises:
+        ValueError: ``lrs and losses must have the same length; ...``, ``lrs must be finite and > 0; ...``
+            or ``beta must be in [0, 1); ...``.
 
     Example:
         >>> r = RangeTestResult(lrs=[1e-3, 1e-2, 1e-1], losses=[2.0, 1.0, 4.0], beta=0.0)
@@ -431,18 +567,48 @@ class RangeTestResult:
         """The losses smoothed without lag: :func:`superconv.smoothing.zero_lag_ema` at
         :func:`curve_beta` of the planned sweep length (``params["num_iter"]``, else the batches
         done), so a growing curve keeps one smoothing. ``beta=0`` returns the raw losses. (The
-        stop rule, which must run while the test does, uses the one-way EMA with :attr:`beta`.)"""
+        stop rule, which must run while the test does, uses the one-way EMA with :attr:`beta`.)
+
+        Example:
+            >>> r = RangeTestResult(lrs=np.geomspace(1e-4, 1, 40), losses=np.linspace(2.0, 1.0, 40))
+            >>> r.smoothed.shape, bool(r.smoothed[0] < r.losses[0])  # the backward pass pulls the start down
+            ((40,), True)
+        """
         if self.beta == 0:
             return self.losses.copy()
         return zero_lag_ema(self.losses, curve_beta(int(self.params.get("num_iter") or self.num_iter_done)))
 
     @property
     def num_iter_done(self) -> int:
+        """Batches recorded: fewer than the planned ``num_iter`` when the test stopped early.
+
+        Example:
+            >>> RangeTestResult(lrs=[1e-3, 1e-2], losses=[2.0, 9.0], stop_reason="diverged").num_iter_done
+            2
+        """
         return int(self.lrs.size)
 
     def suggestions(self, *, on: str = "train", skip_start: int | None = None, skip_end: int = 5) -> list[Suggestion]:
         """Every rule's suggestion on the smoothed training loss (``on="train"``) or on the
-        validation losses (``on="val"``, Smith's variant; no smoothing)."""
+        validation losses (``on="val"``, Smith's variant; no smoothing).
+
+        Args:
+            on: ``"train"`` or ``"val"``.
+            skip_start, skip_end: Points ignored at each end (see :func:`suggest_all`).
+
+        Returns:
+            The suggestions of :func:`suggest_all`; ``[]`` for ``on="val"`` when no validation loss was recorded.
+
+        Raises:
+            ValueError: ``on must be 'train' or 'val'; received on=...``, or as :func:`suggest_all`.
+
+        Example:
+            >>> r = RangeTestResult(lrs=[1e-3, 1e-2, 1e-1], losses=[2.0, 1.0, 4.0], beta=0.0)
+            >>> [(s.rule, s.lr) for s in r.suggestions(skip_start=0, skip_end=0)]
+            [('steepest', 0.001), ('minimum/10', 0.001), ('valley', 0.001)]
+            >>> r.suggestions(on="val")
+            []
+        """
         if on == "train":
             return suggest_all(self.lrs, self.smoothed, skip_start=skip_start, skip_end=skip_end)
         if on == "val":
@@ -452,6 +618,15 @@ class RangeTestResult:
         raise ValueError(f"on must be 'train' or 'val'; received on={on!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field (arrays as lists); :meth:`from_dict` reads it back.
+
+        Example:
+            >>> d = RangeTestResult(lrs=[1e-3, 1e-2], losses=[2.0, 1.0], beta=0.0).to_dict()
+            >>> list(d)
+            ['lrs', 'losses', 'stop_reason', 'beta', 'val_steps', 'val_losses', 'params', 'seconds', 'label']
+            >>> d["lrs"], d["val_steps"], d["stop_reason"]
+            ([0.001, 0.01], [], 'completed')
+        """
         return {
             "lrs": self.lrs.tolist(), "losses": self.losses.tolist(), "stop_reason": self.stop_reason,
             "beta": self.beta, "val_steps": self.val_steps.tolist(), "val_losses": self.val_losses.tolist(),
@@ -460,6 +635,22 @@ class RangeTestResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RangeTestResult":
+        """Rebuild a result from :meth:`to_dict` output.
+
+        Args:
+            data: Keyword arguments of the constructor (``lrs`` and ``losses`` required).
+
+        Returns:
+            A new :class:`RangeTestResult`.
+
+        Raises:
+            ValueError: as the constructor; an unknown key raises TypeError.
+
+        Example:
+            >>> r = RangeTestResult.from_dict({"lrs": [1e-3, 1e-2], "losses": [2.0, 1.0], "label": "a"})
+            >>> r.losses.tolist(), r.label, r.beta
+            ([2.0, 1.0], 'a', 0.95)
+        """
         return cls(**data)
 
 
@@ -476,7 +667,20 @@ class CurveBand:
     label: str = ""
 
     def suggestions(self, **kwargs: Any) -> list[Suggestion]:
-        """Every rule applied to the mean curve."""
+        """Every rule applied to the mean curve.
+
+        Args:
+            **kwargs: Passed to :func:`suggest_all` (``skip_start``, ``skip_end``, ``rules``).
+
+        Returns:
+            The suggestions on :attr:`mean`.
+
+        Example:
+            >>> a = RangeTestResult([1e-3, 1e-2, 1e-1], [2.0, 1.0, 3.0], beta=0.0)
+            >>> b = RangeTestResult([1e-3, 1e-2, 1e-1], [4.0, 2.0, 5.0], beta=0.0)
+            >>> [(s.rule, s.index) for s in aggregate_curves([a, b]).suggestions(skip_start=0, skip_end=0)]
+            [('steepest', 0), ('minimum/10', 1), ('valley', 0)]
+        """
         return suggest_all(self.lrs, self.mean, **kwargs)
 
 
@@ -485,6 +689,18 @@ def aggregate_curves(results: Sequence[RangeTestResult], label: str = "") -> Cur
 
     The curves must share their LR grid; they are cut to the shortest one (a repeat that
     diverged earlier ends the band there).
+
+    Args:
+        results: One or more range tests on the same LR grid.
+        label: Name of the band (e.g. the swept value).
+
+    Returns:
+        A :class:`CurveBand` over the first ``min(num_iter_done)`` LRs: ``mean``, ``std`` (population),
+        ``low``/``high`` (min/max) of the smoothed curves, and ``n_curves``.
+
+    Raises:
+        ValueError: ``aggregate_curves needs at least one result; received 0`` or
+            ``aggregate_curves needs results on the same LR grid``.
 
     Example:
         >>> a = RangeTestResult([1e-3, 1e-2, 1e-1], [2.0, 1.0, 3.0], beta=0.0)
@@ -525,6 +741,11 @@ class LRFinder:
         weight_decay: Weight decay when ``optimizer`` is a name (use the training run's value).
         jit_compile: XLA-compile the train step.
 
+    Raises:
+        ValueError: ``model must be a keras.Model; ...``, ``optimizer must be a name or a keras optimizer;
+            ...``, or ``optimizer must have a float learning rate (the range test sets it per batch); ...``
+            for an optimizer built with a learning-rate schedule.
+
     Example (TensorFlow, not run here)::
 
         finder = LRFinder(model, "sgd", weight_decay=5e-4)
@@ -545,10 +766,12 @@ class LRFinder:
 
     @property
     def model(self) -> Any:
+        """The ``keras.Model`` under test (the one passed in, trained in place during a test)."""
         return self._engine.model
 
     @property
     def optimizer(self) -> Any:
+        """The Keras optimizer the test trains with (built from the name when a name was given)."""
         return self._engine.optimizer
 
     def range_test(self, train_data: Any, val_data: Any = None, *, start_lr: float = 1e-7, end_lr: float = 10.0,
@@ -564,12 +787,28 @@ class LRFinder:
                 exhausted).
             val_data: Optional validation data, same forms; with ``val_every=k`` the mean validation
                 loss is computed after every k-th batch (Smith's variant).
-            start_lr, end_lr, num_iter, mode: The sweep (see :func:`lr_sequence`).
-            beta: EMA factor of the smoothing (bias-corrected).
-            diverge_th: Stop when the smoothed loss exceeds ``diverge_th`` x the best so far.
+            start_lr, end_lr, num_iter, mode: The sweep (see :func:`lr_sequence`); one batch per LR.
+            beta: EMA factor of the stop rule's smoothing (bias-corrected, see :class:`DivergenceMonitor`).
+            diverge_th: Stop when the smoothed loss exceeds ``diverge_th`` x the best so far (> 1).
+            val_every: Compute the validation loss after every ``val_every``-th batch (needs ``val_data``);
+                None: no validation.
+            batch_size: Batch size for numpy ``train_data`` (required there; the last partial batch of
+                each pass is dropped); numpy ``val_data`` is cut in batches of ``max(batch_size, 256)``.
+            seed: Shuffling seed for numpy ``train_data``.
             restore: Put the model and optimizer variables back as they were before the test.
-            on_step: Called as ``on_step(i, lr, loss)`` after every batch.
-            should_stop: Polled every batch; True cancels the test (``stop_reason="cancelled"``).
+            on_step: Called as ``on_step(i, lr, loss)`` after every recorded batch (``i`` from 0).
+            should_stop: Polled before every batch; True cancels the test (``stop_reason="cancelled"``).
+
+        Returns:
+            The :class:`RangeTestResult`: the LRs and raw losses of the batches done, ``stop_reason``
+            (``"completed"``, ``"diverged"``, ``"nan"`` or ``"cancelled"``), the validation losses if asked,
+            and ``params`` holding ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``diverge_th``, ``seed``.
+
+        Raises:
+            ValueError: for a bad sweep (as :func:`lr_sequence`), ``beta`` or ``diverge_th`` (as
+                :class:`DivergenceMonitor`), ``val_every`` not an integer >= 1, ``val_every needs val_data;
+                received val_data=None``, ``batch_size is required with numpy train data; received
+                batch_size=None``, or ``train_data yielded no batches``.
         """
         lrs = lr_sequence(start_lr, end_lr, num_iter, mode)
         if val_every is not None:
@@ -602,20 +841,44 @@ class LRFinder:
         return result
 
     def suggestions(self, *, on: str = "train", skip_start: int | None = None, skip_end: int = 5) -> list[Suggestion]:
-        """Every rule's suggestion for the last :meth:`range_test` (see :func:`suggest_all`)."""
+        """Every rule's suggestion for the last :meth:`range_test` (see :func:`suggest_all`).
+
+        Args:
+            on: ``"train"`` (smoothed training loss) or ``"val"`` (validation losses, Smith's variant).
+            skip_start, skip_end: Points ignored at each end (see :func:`suggest_all`).
+
+        Returns:
+            The suggestions, as :meth:`RangeTestResult.suggestions` gives them.
+
+        Raises:
+            ValueError: ``no range test has run yet; call range_test() first``, or as
+                :meth:`RangeTestResult.suggestions`.
+        """
         if self.result is None:
             raise ValueError("no range test has run yet; call range_test() first")
         return self.result.suggestions(on=on, skip_start=skip_start, skip_end=skip_end)
 
     def plot_data(self) -> dict[str, list[float]]:
-        """The last curve as plain lists: ``lr``, ``loss`` (raw), ``smoothed``."""
+        """The last curve as plain lists: ``lr``, ``loss`` (raw), ``smoothed``.
+
+        Returns:
+            ``{"lr": [...], "loss": [...], "smoothed": [...]}``, one value per batch done
+            (``smoothed`` as :attr:`RangeTestResult.smoothed`).
+
+        Raises:
+            ValueError: ``no range test has run yet; call range_test() first``.
+        """
         if self.result is None:
             raise ValueError("no range test has run yet; call range_test() first")
         return {"lr": self.result.lrs.tolist(), "loss": self.result.losses.tolist(),
                 "smoothed": self.result.smoothed.tolist()}
 
     def reset(self) -> None:
-        """Restore the model and optimizer variables saved when the finder was created."""
+        """Restore the model and optimizer variables saved when the finder was created.
+
+        For a model that was unbuilt then, the state saved when the first :meth:`range_test` built it;
+        before that, this does nothing. Use it after ``range_test(..., restore=False)``.
+        """
         self._engine.restore(self._initial_state)
 
 
@@ -629,6 +892,29 @@ def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, v
 
     The run fields (dataset, model, optimizer, batch_size, weight_decay, seed) sit at the top level
     like a training run's; the sweep's own settings under ``"lr_find"``, with the curve's ``label``.
+    Every run's fields, swept values included, are checked as a training run's are before anything
+    is returned.
+
+    Args:
+        seeds: Seeds to repeat each curve with (duplicates are dropped; at least one).
+        sweep_over: ``"weight_decay"``, ``"batch_size"`` or None (one curve per seed).
+        values: The swept values (at least one when ``sweep_over`` is set).
+        dataset, model, optimizer, batch_size, weight_decay, csv_path: The run fields, as in a training
+            run's config (a swept field's value replaces its default).
+        momentum: SGD/RMSprop momentum or Adam ``beta_1``, held constant during the test.
+        start_lr, end_lr, num_iter, mode: The sweep (see :func:`lr_sequence`).
+        beta, diverge_th: The stop rule (see :class:`DivergenceMonitor`).
+        max_samples: Cap on the dataset's samples, as in :func:`superconv.data.load_dataset` (None: all).
+
+    Returns:
+        One config dict per curve, ordered by swept value then seed; ``label`` is ``"<field>=<value>"``
+        (``"%g"`` formatted) or ``""`` without a sweep.
+
+    Raises:
+        ValueError: for a bad sweep (as :func:`lr_sequence`) or ``beta``, ``seeds must hold at least one
+            seed; received seeds=[]``, ``batch_size`` below 1, ``sweep_over must be 'weight_decay',
+            'batch_size' or None; ...``, ``values must list at least one ...; received values=[]``, or a
+            run field a training run's config refuses (as :func:`superconv.config.load_run_config`).
 
     Example:
         >>> cfgs = job_configs(seeds=[0, 1], sweep_over="weight_decay", values=[0.0, 5e-4], num_iter=50)
@@ -662,7 +948,28 @@ def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, v
 
 
 def result_from_rows(config: dict[str, Any], lrs: Any, losses: Any, stop_reason: str = "") -> RangeTestResult:
-    """Rebuild a :class:`RangeTestResult` from a stored ``lr_find`` job (its config and batch rows)."""
+    """Rebuild a :class:`RangeTestResult` from a stored ``lr_find`` job (its config and batch rows).
+
+    Args:
+        config: The job's config (as :func:`job_configs` made it).
+        lrs: The LR of each stored batch.
+        losses: The raw loss of each stored batch.
+        stop_reason: The reason the test stopped; ``""`` gives ``"completed"``.
+
+    Returns:
+        The result, with ``beta`` and ``label`` from ``config["lr_find"]`` (``beta`` 0.95 if absent) and
+        ``params`` holding the run fields (dataset, model, optimizer, batch_size, weight_decay, seed; None
+        where missing) and the ``lr_find`` settings but the label.
+
+    Raises:
+        ValueError: as :class:`RangeTestResult` (lengths that differ, non-positive LRs, a bad beta).
+
+    Example:
+        >>> cfg = {"dataset": "digits", "seed": 1, "lr_find": {"beta": 0.0, "num_iter": 3, "label": "seed 1"}}
+        >>> r = result_from_rows(cfg, [1e-3, 1e-2], [2.0, 1.5], stop_reason="cancelled")
+        >>> r.stop_reason, r.label, r.params["seed"], r.params["num_iter"], r.smoothed.tolist()
+        ('cancelled', 'seed 1', 1, 3, [2.0, 1.5])
+    """
     lf = config.get("lr_find", {})
     params = {k: config.get(k) for k in ("dataset", "model", "optimizer", "batch_size", "weight_decay", "seed")}
     params.update({k: v for k, v in lf.items() if k != "label"})

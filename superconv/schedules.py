@@ -143,22 +143,92 @@ class Schedule:
     total_steps: int
 
     def lr(self, steps: Any) -> np.ndarray:  # pragma: no cover - abstract
+        """Learning rate applied at optimizer step(s) ``steps`` (step 0 is the first batch).
+
+        Args:
+            steps: An integer step or an array-like of them, each in ``[0, total_steps)``; floats
+                with integer values are accepted.
+
+        Returns:
+            float64 array shaped like ``steps`` (0-d for a scalar step).
+
+        Raises:
+            ValueError: ``steps must be in [0, total_steps) = [0, N); received step S. Compute
+                total_steps with superconv.total_steps_for(...) so the schedule covers every batch.``
+                for a step outside the schedule, or ``steps must be integers; received steps with
+                dtype ...`` for fractional steps.
+
+        Example:
+            >>> s = Constant(lr=0.05, total_steps=10)
+            >>> s.lr([0, 9.0]).tolist(), s.lr(3).shape
+            ([0.05, 0.05], ())
+            >>> s.lr(10)
+            Traceback (most recent call last):
+            ...
+            ValueError: steps must be in [0, total_steps) = [0, 10); received step 10. Compute total_steps ...
+        """
         raise NotImplementedError
 
     def momentum(self, steps: Any) -> np.ndarray:  # pragma: no cover - abstract
+        """Momentum (SGD/RMSprop ``momentum``, Adam ``beta_1``) applied at optimizer step(s) ``steps``.
+
+        Args:
+            steps: An integer step or an array-like of them, each in ``[0, total_steps)``.
+
+        Returns:
+            float64 array shaped like ``steps`` (0-d for a scalar step).
+
+        Raises:
+            ValueError: for a step outside ``[0, total_steps)`` or a fractional step, as :meth:`lr`.
+
+        Example:
+            >>> Constant(lr=0.05, total_steps=10, momentum=0.8).momentum([0, 9]).tolist()
+            [0.8, 0.8]
+        """
         raise NotImplementedError
 
     def phase_boundaries(self) -> list[int]:
-        """Steps at which a phase ends (empty for a single-phase schedule)."""
+        """Steps at which a phase ends (empty for a single-phase schedule).
+
+        Returns:
+            The last step of each phase but the final one, increasing (for plot markers).
+
+        Example:
+            >>> Constant(lr=0.05, total_steps=10).phase_boundaries()
+            []
+        """
         return []
 
     def curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return ``(steps, lr, momentum)`` over the whole schedule."""
+        """Return ``(steps, lr, momentum)`` over the whole schedule.
+
+        Returns:
+            ``steps`` is ``0 .. total_steps - 1`` (int), ``lr`` and ``momentum`` the float64 values there.
+
+        Example:
+            >>> steps, lr, momentum = Constant(lr=0.05, total_steps=3).curves()
+            >>> steps.tolist(), lr.tolist(), momentum.tolist()
+            ([0, 1, 2], [0.05, 0.05, 0.05], [0.9, 0.9, 0.9])
+        """
         steps = np.arange(self.total_steps)
         return steps, self.lr(steps), self.momentum(steps)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with a ``kind`` key; inverse of :func:`schedule_from_dict`."""
+        """JSON-ready dict with a ``kind`` key; inverse of :func:`schedule_from_dict`.
+
+        This base version lists every dataclass field (tuples as lists); ``Constant`` and
+        ``StepDecay`` override it to use their constructor's argument names.
+
+        Returns:
+            ``{"kind": ..., <field>: <value>, ...}``.
+
+        Example:
+            >>> d = CyclicLR(base_lr=0.01, max_lr=0.1, total_steps=40, step_size=10).to_dict()
+            >>> list(d)
+            ['kind', 'base_lr', 'max_lr', 'total_steps', 'step_size', 'base_momentum', 'max_momentum']
+            >>> d["kind"], d["step_size"]
+            ('cyclic', 10)
+        """
         data = {"kind": self.kind}
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
@@ -167,11 +237,49 @@ class Schedule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Schedule":
-        """Build a schedule of this class (or the class named by ``kind``) from ``to_dict`` output."""
+        """Build a schedule from ``to_dict`` output: same as :func:`schedule_from_dict`.
+
+        The class built is the one named by ``data["kind"]``, whichever class this is called on.
+
+        Args:
+            data: A schedule's ``to_dict()`` output.
+
+        Returns:
+            The rebuilt schedule.
+
+        Raises:
+            ValueError: as :func:`schedule_from_dict`.
+
+        Example:
+            >>> Schedule.from_dict({"kind": "constant", "lr": 0.05, "total_steps": 10})
+            Constant(lr_value=0.05, total_steps=10, momentum_value=0.9)
+        """
         return schedule_from_dict(data)
 
     def with_total_steps(self, total_steps: int) -> "Schedule":
-        """Return a copy covering ``total_steps`` steps (same shape, rescaled)."""
+        """Return a copy covering ``total_steps`` steps (same shape, rescaled).
+
+        The other settings are kept, so phases given as fractions of the run (``pct_start``,
+        ``boundaries``) scale with it; ``CyclicLR``'s ``step_size`` is in steps and stays as it is.
+
+        Args:
+            total_steps: Optimizer steps (batches) the copy covers.
+
+        Returns:
+            A new schedule of the same class.
+
+        Raises:
+            ValueError: when the new length does not fit the settings, with the constructor's message
+                (e.g. a ``total_steps`` below 2 or a warm-up of no step).
+
+        Example:
+            >>> OneCycle(max_lr=0.1, total_steps=100).with_total_steps(200).phase_boundaries()
+            [59]
+            >>> OneCycle(max_lr=0.1, total_steps=100).with_total_steps(3)
+            Traceback (most recent call last):
+            ...
+            ValueError: pct_start * total_steps must be > 1 so the warm-up has at least one step; received ...
+        """
         return dataclasses.replace(self, total_steps=total_steps)  # type: ignore[type-var]
 
 
@@ -203,6 +311,11 @@ class OneCycle(Schedule):
         base_momentum: Momentum (or Adam ``beta_1``) at the LR peak.
         max_momentum: Momentum at the start and the end.
         convention: ``"pytorch"`` or ``"fastai"``.
+
+    Raises:
+        ValueError: naming the argument, for a value out of range or a choice not offered, and for
+            settings that leave a phase without steps (``pct_start * total_steps must be > 1 so the
+            warm-up has at least one step; ...``).
 
     Example:
         >>> s = OneCycle(max_lr=1.0, total_steps=11, pct_start=0.5, anneal="linear")
@@ -266,7 +379,12 @@ class OneCycle(Schedule):
     # -- derived values ---------------------------------------------------------------
     @property
     def initial_lr(self) -> float:
-        """LR at step 0: ``max_lr / div_factor``."""
+        """LR at step 0: ``max_lr / div_factor``.
+
+        Example:
+            >>> OneCycle(max_lr=0.1, total_steps=100).initial_lr
+            0.004
+        """
         return self.max_lr / self.div_factor
 
     @property
@@ -275,6 +393,11 @@ class OneCycle(Schedule):
 
         Under the fastai convention this is ``lr_max / div_final``, the value the cosine tends to: its
         position is ``step / total_steps``, which never reaches 1, so the last step ends a little above.
+
+        Example:
+            >>> s = OneCycle(max_lr=0.1, total_steps=100)
+            >>> s.min_lr, float(s.lr(99)) == s.min_lr
+            (4e-07, True)
         """
         return self.initial_lr / self.final_div_factor
 
@@ -300,6 +423,11 @@ class OneCycle(Schedule):
 
         Returns:
             A ``OneCycle`` with ``convention="fastai"``.
+
+        Raises:
+            ValueError: naming the argument: ``lr_max`` not > 0, ``div`` below 1, ``div_final`` below
+                ``div`` (``div_final must be >= div; ...``), ``moms`` not three momenta in [0, 1) with
+                ``start == end >= middle``, or a ``total_steps``/``pct_start`` the constructor refuses.
 
         Example:
             >>> s = OneCycle.fastai(1e-2, 100)
@@ -373,15 +501,61 @@ class OneCycle(Schedule):
         return out
 
     def lr(self, steps: Any) -> np.ndarray:
-        """Learning rate at integer ``steps`` (scalar or array) as float64."""
+        """Learning rate at integer ``steps`` (scalar or array) as float64.
+
+        Args:
+            steps: Optimizer step(s) in ``[0, total_steps)`` (see :meth:`Schedule.lr`).
+
+        Returns:
+            float64 array shaped like ``steps``: ``initial_lr`` at step 0, ``max_lr`` at the end of the
+            warm-up, ``min_lr`` at the last step (PyTorch convention).
+
+        Raises:
+            ValueError: for a step outside ``[0, total_steps)`` or a fractional step (see :meth:`Schedule.lr`).
+
+        Example:
+            >>> OneCycle(max_lr=0.1, total_steps=100).lr([0, 29, 99]).round(9).tolist()
+            [0.004, 0.1, 4e-07]
+        """
         return self._values(steps, 0)
 
     def momentum(self, steps: Any) -> np.ndarray:
-        """Momentum (SGD/RMSprop ``momentum``, Adam ``beta_1``) at ``steps`` as float64."""
+        """Momentum (SGD/RMSprop ``momentum``, Adam ``beta_1``) at ``steps`` as float64.
+
+        It moves opposite to the LR: ``max_momentum`` at the start, ``base_momentum`` at the LR peak,
+        ``max_momentum`` again at the end.
+
+        Args:
+            steps: Optimizer step(s) in ``[0, total_steps)`` (see :meth:`Schedule.lr`).
+
+        Returns:
+            float64 array shaped like ``steps``.
+
+        Raises:
+            ValueError: for a step outside ``[0, total_steps)`` or a fractional step (see :meth:`Schedule.lr`).
+
+        Example:
+            >>> OneCycle(max_lr=0.1, total_steps=100).momentum([0, 29, 99]).round(6).tolist()
+            [0.95, 0.85, 0.95]
+        """
         return self._values(steps, 1)
 
     def phase_boundaries(self) -> list[int]:
-        """Last step of each phase but the final one."""
+        """Last step of each phase but the final one.
+
+        Returns:
+            PyTorch convention: ``floor(pct_start * total_steps - 1)`` (the LR peak), and with
+            ``three_phase`` also ``floor(2 * pct_start * total_steps - 2)``; fastai convention: the last
+            warm-up step, ``ceil(pct_start * total_steps) - 1``.
+
+        Example:
+            >>> OneCycle(max_lr=0.1, total_steps=100).phase_boundaries()
+            [29]
+            >>> OneCycle(max_lr=0.1, total_steps=100, three_phase=True).phase_boundaries()
+            [29, 58]
+            >>> OneCycle.fastai(0.1, 100).phase_boundaries()
+            [24]
+        """
         if self.convention == "fastai":
             return [int(math.ceil(self.pct_start * self.total_steps)) - 1]
         return [int(math.floor(p[0])) for p in self._phases()[:-1]]
@@ -391,6 +565,14 @@ class OneCycle(Schedule):
 @dataclasses.dataclass(frozen=True)
 class Constant(Schedule):
     """A constant learning rate and momentum (the usual default).
+
+    Args:
+        lr: The learning rate (> 0).
+        total_steps: Optimizer steps (batches) covered, >= 2.
+        momentum: Momentum (or Adam ``beta_1``) in [0, 1).
+
+    Raises:
+        ValueError: naming the argument, for a value out of range.
 
     Example:
         >>> Constant(lr=0.05, total_steps=10).lr([0, 9]).tolist()
@@ -409,20 +591,50 @@ class Constant(Schedule):
         object.__setattr__(self, "momentum_value", _check_momentum("momentum", momentum))
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict keyed by the constructor's arguments (``lr``, ``momentum``), plus ``kind``.
+
+        Example:
+            >>> Constant(lr=0.05, total_steps=10).to_dict()
+            {'kind': 'constant', 'lr': 0.05, 'total_steps': 10, 'momentum': 0.9}
+        """
         return {"kind": self.kind, "lr": self.lr_value, "total_steps": self.total_steps,
                 "momentum": self.momentum_value}
 
     def with_total_steps(self, total_steps: int) -> "Constant":
+        """The same LR and momentum over ``total_steps`` steps (see :meth:`Schedule.with_total_steps`).
+
+        Example:
+            >>> Constant(lr=0.05, total_steps=10).with_total_steps(20)
+            Constant(lr_value=0.05, total_steps=20, momentum_value=0.9)
+        """
         return Constant(self.lr_value, total_steps, self.momentum_value)
 
     @property
     def max_lr(self) -> float:
+        """The highest LR of the schedule: the constant LR.
+
+        Example:
+            >>> Constant(lr=0.05, total_steps=10).max_lr
+            0.05
+        """
         return self.lr_value
 
     def lr(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        """The constant LR at every step (see :meth:`Schedule.lr` for ``steps`` and errors).
+
+        Example:
+            >>> Constant(lr=0.05, total_steps=10).lr(range(3)).tolist()
+            [0.05, 0.05, 0.05]
+        """
         return np.full(_as_steps(steps, self.total_steps).shape, self.lr_value)
 
     def momentum(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        """The constant momentum at every step (see :meth:`Schedule.momentum`).
+
+        Example:
+            >>> Constant(lr=0.05, total_steps=10, momentum=0.8).momentum([0, 9]).tolist()
+            [0.8, 0.8]
+        """
         return np.full(_as_steps(steps, self.total_steps).shape, self.momentum_value)
 
 
@@ -438,6 +650,10 @@ class StepDecay(Schedule):
             land on a step of its own in ``1 .. total_steps - 1``.
         factor: Multiplier at each boundary, in (0, 1].
         momentum: Constant momentum.
+
+    Raises:
+        ValueError: naming the argument, for a value out of range, boundaries that do not increase or
+            that drop at a shared step (as below).
 
     Example:
         >>> s = StepDecay(lr=0.1, total_steps=100, boundaries=(0.5, 0.75), factor=0.1)
@@ -482,14 +698,35 @@ class StepDecay(Schedule):
         object.__setattr__(self, "momentum_value", _check_momentum("momentum", momentum))
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict keyed by the constructor's arguments (``lr``, ``momentum``...), plus ``kind``.
+
+        Example:
+            >>> StepDecay(lr=0.1, total_steps=100).to_dict()
+            {'kind': 'step', 'lr': 0.1, 'total_steps': 100, 'boundaries': [0.5, 0.75], 'factor': 0.1, 'momentum': 0.9}
+        """
         return {"kind": self.kind, "lr": self.lr_value, "total_steps": self.total_steps,
                 "boundaries": list(self.boundaries), "factor": self.factor, "momentum": self.momentum_value}
 
     def with_total_steps(self, total_steps: int) -> "StepDecay":
+        """The same drops, at the same fractions of the run, over ``total_steps`` steps.
+
+        Raises:
+            ValueError: when a boundary no longer falls on a step of its own (see the class docstring).
+
+        Example:
+            >>> StepDecay(lr=0.1, total_steps=100).with_total_steps(10).phase_boundaries()
+            [4, 7]
+        """
         return StepDecay(self.lr_value, total_steps, self.boundaries, self.factor, self.momentum_value)
 
     @property
     def max_lr(self) -> float:
+        """The highest LR of the schedule: the LR before the first drop.
+
+        Example:
+            >>> StepDecay(lr=0.1, total_steps=100).max_lr
+            0.1
+        """
         return self.lr_value
 
     def _boundary_steps(self) -> np.ndarray:
@@ -497,14 +734,32 @@ class StepDecay(Schedule):
         return np.array([math.floor(b * self.total_steps + 0.5) for b in self.boundaries], dtype=np.int64)
 
     def lr(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        """``lr * factor ** k``, k the number of drop steps at or before each step (see :meth:`Schedule.lr`).
+
+        Example:
+            >>> StepDecay(lr=0.1, total_steps=10, boundaries=(0.5,), factor=0.5).lr([4, 5]).tolist()
+            [0.1, 0.05]
+        """
         t = _as_steps(steps, self.total_steps)
         drops = np.searchsorted(self._boundary_steps(), t, side="right")
         return self.lr_value * self.factor ** drops
 
     def momentum(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        """The constant momentum at every step (see :meth:`Schedule.momentum`).
+
+        Example:
+            >>> StepDecay(lr=0.1, total_steps=10, momentum=0.8).momentum([0, 9]).tolist()
+            [0.8, 0.8]
+        """
         return np.full(_as_steps(steps, self.total_steps).shape, self.momentum_value)
 
     def phase_boundaries(self) -> list[int]:
+        """The last step before each drop (the step ahead of ``boundary * total_steps`` rounded half up).
+
+        Example:
+            >>> StepDecay(lr=0.1, total_steps=100, boundaries=(0.5, 0.75)).phase_boundaries()
+            [49, 74]
+        """
         return [int(b) - 1 for b in self._boundary_steps()]
 
 
@@ -521,6 +776,10 @@ class CyclicLR(Schedule):
         step_size: Steps in half a cycle.
         base_momentum: Momentum at the LR peak.
         max_momentum: Momentum at the LR trough.
+
+    Raises:
+        ValueError: naming the argument, for a value out of range or ``base_lr`` above ``max_lr``
+            (``base_lr must be <= max_lr; ...``).
 
     Example:
         >>> s = CyclicLR(base_lr=0.01, max_lr=0.11, total_steps=40, step_size=10)
@@ -552,6 +811,12 @@ class CyclicLR(Schedule):
         _check_momentum_range(self.base_momentum, self.max_momentum)
 
     def with_total_steps(self, total_steps: int) -> "CyclicLR":
+        """A copy over ``total_steps`` steps; ``step_size`` (in steps) is kept, so the run has more cycles.
+
+        Example:
+            >>> CyclicLR(base_lr=0.01, max_lr=0.1, total_steps=40, step_size=10).with_total_steps(80).total_steps
+            80
+        """
         return dataclasses.replace(self, total_steps=total_steps)
 
     def _scale(self, steps: Any) -> np.ndarray:
@@ -561,12 +826,32 @@ class CyclicLR(Schedule):
         return np.where(x <= 0.5, x / 0.5, (x - 1.0) / (0.5 - 1.0))
 
     def lr(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        """Triangle wave: ``base_lr`` at multiples of ``2 * step_size``, ``max_lr`` half-way (see :meth:`Schedule.lr`).
+
+        Example:
+            >>> s = CyclicLR(base_lr=0.01, max_lr=0.11, total_steps=40, step_size=10)
+            >>> s.lr([0, 10, 20]).round(6).tolist()
+            [0.01, 0.11, 0.01]
+        """
         return self.base_lr + (self.max_lr - self.base_lr) * self._scale(steps)
 
     def momentum(self, steps: Any) -> np.ndarray:  # type: ignore[override]
+        """Inverse triangle: ``max_momentum`` at the LR troughs, ``base_momentum`` at the peaks.
+
+        Example:
+            >>> s = CyclicLR(base_lr=0.01, max_lr=0.11, total_steps=40, step_size=10)
+            >>> s.momentum([0, 5, 10]).round(6).tolist()
+            [0.95, 0.9, 0.85]
+        """
         return self.max_momentum - (self.max_momentum - self.base_momentum) * self._scale(steps)
 
     def phase_boundaries(self) -> list[int]:
+        """Every multiple of ``step_size`` before the last step: the LR's peaks and troughs.
+
+        Example:
+            >>> CyclicLR(base_lr=0.01, max_lr=0.11, total_steps=40, step_size=10).phase_boundaries()
+            [10, 20, 30]
+        """
         return list(range(self.step_size, self.total_steps - 1, self.step_size))
 
 
@@ -585,10 +870,19 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     Returns:
         The schedule; invalid values raise ValueError naming the field.
 
+    Raises:
+        ValueError: for data that is not a dict (``a schedule must be a JSON object; ...``), an unknown
+            ``kind`` (``kind must be one of ['constant', 'cyclic', 'onecycle', 'step']; ...``), unknown or
+            missing fields (naming them), or a value the schedule's constructor refuses.
+
     Example:
         >>> s = OneCycle(max_lr=0.1, total_steps=1000)
         >>> schedule_from_dict(s.to_dict()) == s
         True
+        >>> schedule_from_dict({"kind": "constant", "lr": 0.1})
+        Traceback (most recent call last):
+        ...
+        ValueError: a 'constant' schedule needs total_steps; received fields ['lr']
     """
     if not isinstance(data, dict):
         raise ValueError(f"a schedule must be a JSON object; received {type(data).__name__}: {data!r:.80}")
@@ -610,9 +904,25 @@ def schedule_from_dict(data: dict[str, Any]) -> Schedule:
 def steps_per_epoch(num_samples: int, batch_size: int, drop_remainder: bool = False) -> int:
     """Batches per epoch, as ``tf.data``'s ``batch(batch_size, drop_remainder)`` yields them.
 
+    Args:
+        num_samples: Training samples per epoch (>= 1).
+        batch_size: Samples per batch (>= 1).
+        drop_remainder: Whether the last, partial batch is dropped.
+
+    Returns:
+        ``ceil(num_samples / batch_size)``, or ``num_samples // batch_size`` with ``drop_remainder``.
+
+    Raises:
+        ValueError: ``num_samples must be an integer >= 1; ...`` (same for ``batch_size``), or
+            ``batch_size must be <= num_samples with drop_remainder=True; ...`` when no batch is left.
+
     Example:
         >>> steps_per_epoch(1000, 128), steps_per_epoch(1000, 128, drop_remainder=True)
         (8, 7)
+        >>> steps_per_epoch(100, 128, drop_remainder=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: batch_size must be <= num_samples with drop_remainder=True; received batch_size=128, ...
     """
     num_samples = _check_int("num_samples", num_samples, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
@@ -627,6 +937,20 @@ def steps_per_epoch(num_samples: int, batch_size: int, drop_remainder: bool = Fa
 
 def total_steps_for(num_samples: int, batch_size: int, epochs: int, drop_remainder: bool = False) -> int:
     """Optimizer steps in a run: ``epochs * steps_per_epoch(...)`` (step per batch, not per epoch).
+
+    This is the ``total_steps`` a schedule needs to cover every batch of a ``fit``.
+
+    Args:
+        num_samples: Training samples per epoch (>= 1).
+        batch_size: Samples per batch (>= 1).
+        epochs: Number of epochs (>= 1).
+        drop_remainder: Whether each epoch's last, partial batch is dropped.
+
+    Returns:
+        The number of optimizer steps (batches) in the whole run.
+
+    Raises:
+        ValueError: ``epochs must be an integer >= 1; ...``, or as :func:`steps_per_epoch`.
 
     Example:
         >>> total_steps_for(num_samples=1797, batch_size=64, epochs=10)

@@ -115,6 +115,11 @@ def default_store_path() -> Path:
     """Where the run store lives: ``$SUPERCONV_STORE``, else ``$SUPERCONV_HOME/runs.sqlite``,
     else ``runs.sqlite`` in the platform's user data directory.
 
+    Nothing is created here (:class:`RunStore` creates the file and its folder); ``~`` is expanded.
+
+    Returns:
+        The path of the SQLite file.
+
     Example:
         >>> default_store_path().name
         'runs.sqlite'
@@ -151,6 +156,15 @@ def _as_tuple(row: Any, columns: Sequence[str]) -> tuple:
 
 def pid_alive(pid: int | None) -> bool:
     """True when process ``pid`` runs on this machine (a zombie counts as dead).
+
+    A process owned by another user counts as alive; on a system without ``/proc`` any process
+    that exists counts as alive.
+
+    Args:
+        pid: A process id; None or 0 means no process.
+
+    Returns:
+        Whether the process exists and is not a zombie.
 
     Example:
         >>> pid_alive(os.getpid()), pid_alive(None)
@@ -236,7 +250,36 @@ class RunStore:
     # ------------------------------------------------------------------ runs
     def create_run(self, config: Mapping[str, Any], *, name: str = "", kind: str = "train", group: str = "",
                    status: str = "queued") -> int:
-        """Record a new run (status ``queued``) and return its id."""
+        """Record a new run and return its id.
+
+        The run's ``pid`` and ``host`` are the calling process's: the submitter owns a queued run
+        (for :meth:`mark_interrupted`) until a worker takes it over with ``set_status(..., pid=...)``.
+
+        Args:
+            config: The run config, stored as JSON (values JSON cannot hold are stored as ``str``).
+            name: Display name; when empty, ``config["name"]`` if there is one.
+            kind: What the run is, e.g. ``"train"`` or ``"lr_find"``; :meth:`list_runs` filters on it.
+            group: Label shared by related runs (e.g. the runs of a race); :meth:`list_runs` filters on it.
+            status: Initial status, one of :data:`STATUSES` (default ``"queued"``).
+
+        Returns:
+            The new run's id (ids count up from 1 in a new store).
+
+        Raises:
+            ValueError: ``status must be one of [...]; received status=...`` for an unknown status,
+                or ``config must be a mapping (a run config dict); received <type name>``.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({"dataset": "digits", "name": "from config"}, kind="lr_find", group="g")
+            >>> rid, store.get_run(rid)["name"], store.status(rid)
+            (1, 'from config', 'queued')
+            >>> store.create_run([("dataset", "digits")])
+            Traceback (most recent call last):
+            ...
+            ValueError: config must be a mapping (a run config dict); received list
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {list(STATUSES)}; received status={status!r}")
         if not isinstance(config, Mapping):
@@ -254,8 +297,36 @@ class RunStore:
                    final: Mapping[str, Any] | None = None, pid: int | None = None) -> None:
         """Change a run's status; ``running`` stamps ``started_at``, terminal statuses ``finished_at``.
 
-        ``error``, ``device``, ``final`` (final metrics) and ``pid`` (the process now
-        responsible for the run) are stored when given.
+        ``started_at`` keeps the time of the first switch to ``running``; ``finished_at`` is stamped
+        on every switch to one of :data:`TERMINAL_STATUSES`. Every call also refreshes the run's
+        heartbeat (see :meth:`mark_interrupted`). Arguments left at None keep their stored value.
+
+        Args:
+            run_id: The run's id.
+            status: The new status, one of :data:`STATUSES`.
+            error: Error message to store (e.g. for ``failed`` or ``diverged``).
+            device: Device the run trains on, e.g. ``"CPU"`` or a GPU name.
+            final: Final metrics (e.g. ``train_loss``, ``val_loss``, ``val_acc``); a float NaN is stored
+                as null. Replaces the stored final metrics.
+            pid: Id of the process now responsible for the run (stored with this host's name).
+
+        Raises:
+            ValueError: ``status must be one of [...]; received status=...`` for an unknown status.
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.set_status(rid, "running", device="CPU")
+            >>> store.set_status(rid, "finished", final={"val_acc": 0.97, "val_loss": float("nan")})
+            >>> run = store.get_run(rid)
+            >>> run["status"], run["device"], run["final"], run["finished_at"] is not None
+            ('finished', 'CPU', {'val_acc': 0.97, 'val_loss': None}, True)
+            >>> store.set_status(rid, "done")
+            Traceback (most recent call last):
+            ...
+            ValueError: status must be one of ['queued', 'running', ...]; received status='done'
         """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {list(STATUSES)}; received status={status!r}")
@@ -281,8 +352,33 @@ class RunStore:
             con.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*args, int(run_id)))
 
     def get_run(self, run_id: int) -> dict[str, Any]:
-        """A run's record: id, name, kind, group, status, config (dict), error, device, final (dict),
-        created_at, started_at, finished_at, pid, cancel_requested. KeyError if unknown."""
+        """A run's full record as a dict.
+
+        Args:
+            run_id: The run's id.
+
+        Returns:
+            Keys ``id``, ``name``, ``kind``, ``status``, ``config`` (dict), ``error``, ``device``,
+            ``final`` (dict of final metrics, ``{}`` until set), ``created_at``, ``started_at``,
+            ``finished_at`` (ISO 8601 UTC strings or None), ``pid`` and ``host`` (the owning process),
+            ``cancel_requested`` (bool), ``heartbeat`` (Unix time of the last status change or metrics
+            write) and ``group``.
+
+        Raises:
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({"epochs": 2}, name="a", group="race")
+            >>> run = store.get_run(rid)
+            >>> run["name"], run["group"], run["config"], run["final"], run["cancel_requested"]
+            ('a', 'race', {'epochs': 2}, {}, False)
+            >>> store.get_run(99)
+            Traceback (most recent call last):
+            ...
+            KeyError: 'no run with id 99 in ...'
+        """
         with self._connect() as con:
             con.row_factory = sqlite3.Row
             row = con.execute("SELECT * FROM runs WHERE id=?", (int(run_id),)).fetchone()
@@ -299,7 +395,23 @@ class RunStore:
         return row
 
     def status(self, run_id: int) -> str:
-        """A run's status (cheap; used when polling)."""
+        """A run's status (cheap: reads one column; used when polling).
+
+        Args:
+            run_id: The run's id.
+
+        Returns:
+            One of :data:`STATUSES`.
+
+        Raises:
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> store.status(store.create_run({}, status="running"))
+            'running'
+        """
         with self._connect() as con:
             row = con.execute("SELECT status FROM runs WHERE id=?", (int(run_id),)).fetchone()
         if row is None:
@@ -307,7 +419,29 @@ class RunStore:
         return str(row[0])
 
     def list_runs(self, kind: str | None = None, group: str | None = None) -> pd.DataFrame:
-        """All runs (newest first) as a DataFrame with :data:`RUN_COLUMNS`; filter by kind/group."""
+        """All runs (newest first) as a DataFrame with :data:`RUN_COLUMNS`; filter by kind/group.
+
+        ``dataset``, ``model``, ``optimizer``, ``epochs`` and ``batch_size`` come from each run's config
+        (None where it lacks them), ``final_train_loss``/``final_val_loss``/``final_val_acc`` from its
+        final metrics, and ``config`` holds the whole config dict.
+
+        Args:
+            kind: Only runs of this kind (None: any).
+            group: Only runs of this group (None: any; ``""`` selects runs without a group).
+
+        Returns:
+            One row per run, highest id first; an empty frame with the same columns when none match.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> a = store.create_run({"dataset": "digits"}, name="a", group="race")
+            >>> b = store.create_run({"dataset": "mnist"}, name="b", kind="lr_find")
+            >>> store.list_runs()[["id", "name", "kind", "dataset"]].values.tolist()
+            [[2, 'b', 'lr_find', 'mnist'], [1, 'a', 'train', 'digits']]
+            >>> store.list_runs(group="race")["name"].tolist(), len(store.list_runs(kind="none"))
+            (['a'], 0)
+        """
         query, args = "SELECT * FROM runs", []
         where = []
         if kind is not None:
@@ -337,7 +471,24 @@ class RunStore:
         return pd.DataFrame.from_records(records, columns=RUN_COLUMNS)
 
     def delete_run(self, run_id: int) -> None:
-        """Remove a run and its metrics."""
+        """Remove a run and its per-batch and per-epoch metrics (in one transaction).
+
+        Args:
+            run_id: The run's id.
+
+        Raises:
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.add_batches(rid, [BatchRow(0, 0, 2.3, 0.1, 0.9)])
+            1
+            >>> store.delete_run(rid)
+            >>> len(store.list_runs()), len(store.batch_metrics(rid))
+            (0, 0)
+        """
         with self._transaction() as con:
             self._require(con, run_id)
             con.execute("DELETE FROM batch_metrics WHERE run_id=?", (int(run_id),))
@@ -346,8 +497,38 @@ class RunStore:
 
     # ------------------------------------------------------------------ metrics
     def add_batches(self, run_id: int, rows: Iterable[Any]) -> int:
-        """Append per-batch rows (``BatchRow``, tuples in :data:`BATCH_COLUMNS` order or dicts) in one
-        transaction; returns how many were written. A step written twice keeps the last value."""
+        """Append per-batch rows in one transaction; a step written twice keeps the last value.
+
+        A NaN loss, LR or momentum is stored as null and read back as NaN; a dict row's missing keys
+        are stored as null. Each write also refreshes the run's heartbeat (see :meth:`mark_interrupted`).
+
+        Args:
+            run_id: The run's id.
+            rows: ``BatchRow`` rows, tuples in :data:`BATCH_COLUMNS` order, or dicts keyed by those
+                columns; ``step`` counts optimizer steps (batches) from 0 over the whole run.
+
+        Returns:
+            How many rows were written (0 for no rows, without checking the run).
+
+        Raises:
+            ValueError: ``a metrics row needs 5 values ['step', 'epoch', 'loss', 'lr', 'momentum'];
+                received ...`` for a tuple of the wrong length.
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.add_batches(rid, [BatchRow(0, 0, 2.3, 0.004, 0.95), (1, 0, 2.1, 0.01, 0.94),
+            ...                         {"step": 1, "epoch": 0, "loss": float("nan"), "lr": 0.01, "momentum": 0.94}])
+            3
+            >>> store.batch_metrics(rid)["loss"].tolist()  # step 1 written twice: the last row wins
+            [2.3, nan]
+            >>> store.add_batches(rid, [(2, 0)])
+            Traceback (most recent call last):
+            ...
+            ValueError: a metrics row needs 5 values ['step', 'epoch', 'loss', 'lr', 'momentum']; received (2, 0)
+        """
         data = [(int(run_id), int(s), None if e is None else int(e), _clean(l), _clean(lr), _clean(m))
                 for s, e, l, lr, m in (_as_tuple(r, BATCH_COLUMNS) for r in rows)]
         if not data:
@@ -359,7 +540,28 @@ class RunStore:
         return len(data)
 
     def add_epoch(self, run_id: int, row: Any) -> None:
-        """Store one ``EpochRow`` (or tuple/dict in :data:`EPOCH_COLUMNS` order)."""
+        """Store one epoch's metrics; an epoch written twice keeps the last row.
+
+        NaN values (e.g. ``val_*`` of a run without validation data) are stored as null and read back
+        as NaN. The write also refreshes the run's heartbeat (see :meth:`mark_interrupted`).
+
+        Args:
+            run_id: The run's id.
+            row: An ``EpochRow``, a tuple in :data:`EPOCH_COLUMNS` order or a dict keyed by those
+                columns; ``epoch`` counts from 0 and ``seconds`` is the epoch's wall time.
+
+        Raises:
+            ValueError: ``a metrics row needs 6 values [...]; received ...`` for a tuple of the wrong length.
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.add_epoch(rid, EpochRow(0, 2.2, 0.4, float("nan"), float("nan"), 1.5))
+            >>> store.epoch_metrics(rid).values.tolist()
+            [[0.0, 2.2, 0.4, nan, nan, 1.5]]
+        """
         e, tl, ta, vl, va, sec = _as_tuple(row, EPOCH_COLUMNS)
         with self._transaction() as con:
             self._require(con, run_id)
@@ -368,7 +570,25 @@ class RunStore:
             con.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), int(run_id)))
 
     def batch_metrics(self, run_id: int, *, since_step: int | None = None) -> pd.DataFrame:
-        """Per-batch rows of a run ordered by step (``since_step``: only steps after it, for live polling)."""
+        """Per-batch rows of a run ordered by step.
+
+        Args:
+            run_id: The run's id (an unknown run gives an empty frame, no error).
+            since_step: Only steps strictly after this one (for live polling); None: all steps.
+
+        Returns:
+            A DataFrame with columns :data:`BATCH_COLUMNS`; ``loss``, ``lr`` and ``momentum`` are
+            float64 with NaN where the stored value was NaN.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.add_batches(rid, [BatchRow(s, 0, 2.0 - s / 10, 0.1, 0.9) for s in range(3)])
+            3
+            >>> store.batch_metrics(rid, since_step=0)[["step", "loss"]].values.tolist()
+            [[1.0, 1.9], [2.0, 1.8]]
+        """
         query, args = "SELECT step, epoch, loss, lr, momentum FROM batch_metrics WHERE run_id=?", [int(run_id)]
         if since_step is not None:
             query += " AND step>?"
@@ -379,7 +599,24 @@ class RunStore:
         return df.astype({"step": "int64", "loss": "float64", "lr": "float64", "momentum": "float64"})
 
     def epoch_metrics(self, run_id: int) -> pd.DataFrame:
-        """Per-epoch rows of a run ordered by epoch."""
+        """Per-epoch rows of a run ordered by epoch.
+
+        Args:
+            run_id: The run's id (an unknown run gives an empty frame, no error).
+
+        Returns:
+            A DataFrame with columns :data:`EPOCH_COLUMNS`: ``epoch`` as int64, the metrics as float64
+            (NaN where the stored value was NaN).
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.add_epoch(rid, EpochRow(1, 1.9, 0.6, 2.0, 0.55, 1.2))
+            >>> store.add_epoch(rid, EpochRow(0, 2.2, 0.4, 2.1, 0.5, 1.5))
+            >>> store.epoch_metrics(rid)[["epoch", "val_acc"]].values.tolist()
+            [[0.0, 0.5], [1.0, 0.55]]
+        """
         with self._connect() as con:
             rows = con.execute(f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epoch_metrics WHERE run_id=? ORDER BY epoch",
                                (int(run_id),)).fetchall()
@@ -387,9 +624,36 @@ class RunStore:
         return df.astype({c: "float64" for c in EPOCH_COLUMNS[1:]} | {"epoch": "int64"})
 
     def export_csv(self, run_id: int, path: str | os.PathLike[str]) -> Path:
-        """Write a run's per-batch metrics as CSV; the epoch metrics fill the row of each epoch's last
-        step (empty elsewhere). Columns: step, epoch, loss, lr, momentum, train_loss, train_acc,
-        val_loss, val_acc, seconds. Returns the path."""
+        """Write a run's per-batch metrics as CSV; the epoch metrics fill the row of each epoch's last step.
+
+        Columns: step, epoch, loss, lr, momentum, train_loss, train_acc, val_loss, val_acc, seconds.
+        The epoch columns are empty on every other row, and NaN values are written as empty cells.
+        The file is written next to ``path`` (``<name>.part``) and then moved into place, so a reader
+        never sees half a file.
+
+        Args:
+            run_id: The run's id.
+            path: The CSV file to write (replaced if it exists).
+
+        Returns:
+            ``path`` as a :class:`~pathlib.Path`.
+
+        Raises:
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> folder = tempfile.mkdtemp()
+            >>> store = RunStore(os.path.join(folder, "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.add_batches(rid, [BatchRow(0, 0, 2.3, 0.004, 0.95), BatchRow(1, 0, 2.1, 0.01, 0.94)])
+            2
+            >>> store.add_epoch(rid, EpochRow(0, 2.2, 0.4, 2.0, 0.5, 1.5))
+            >>> print(store.export_csv(rid, os.path.join(folder, "run.csv")).read_text(), end="")
+            step,epoch,loss,lr,momentum,train_loss,train_acc,val_loss,val_acc,seconds
+            0,0,2.3,0.004,0.95,,,,,
+            1,0,2.1,0.01,0.94,2.2,0.4,2.0,0.5,1.5
+        """
         self.get_run(run_id)  # KeyError for an unknown run
         batches = self.batch_metrics(run_id)
         epochs = self.epoch_metrics(run_id)
@@ -412,7 +676,27 @@ class RunStore:
 
     # ------------------------------------------------------------------ liveness and cancel
     def request_cancel(self, run_id: int) -> None:
-        """Flag a run for cancellation (the worker polls the flag); a queued run is cancelled at once."""
+        """Flag a run for cancellation (the worker polls the flag); a queued run is cancelled at once.
+
+        A queued run becomes ``cancelled`` (with ``finished_at``) in the same transaction; a running
+        run keeps its status until its worker sees :meth:`cancel_requested` and stops; a finished run
+        only gets the flag.
+
+        Args:
+            run_id: The run's id.
+
+        Raises:
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> queued, running = store.create_run({}), store.create_run({}, status="running")
+            >>> store.request_cancel(queued)
+            >>> store.request_cancel(running)
+            >>> store.status(queued), store.status(running), store.cancel_requested(running)
+            ('cancelled', 'running', True)
+        """
         with self._transaction() as con:
             self._require(con, run_id)
             con.execute("UPDATE runs SET cancel_requested=1 WHERE id=?", (int(run_id),))
@@ -420,7 +704,23 @@ class RunStore:
                         (_now(), int(run_id)))
 
     def cancel_requested(self, run_id: int) -> bool:
-        """True once :meth:`request_cancel` was called for the run."""
+        """True once :meth:`request_cancel` was called for the run.
+
+        Args:
+            run_id: The run's id (an unknown run gives False, no error).
+
+        Returns:
+            Whether cancellation was requested.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({}, status="running")
+            >>> before = store.cancel_requested(rid)
+            >>> store.request_cancel(rid)
+            >>> before, store.cancel_requested(rid), store.cancel_requested(99)
+            (False, True, False)
+        """
         with self._connect() as con:
             row = con.execute("SELECT cancel_requested FROM runs WHERE id=?", (int(run_id),)).fetchone()
         return bool(row and row[0])
@@ -432,8 +732,37 @@ class RunStore:
         worker once running). On this host a run is dead when that process is; runs of live
         processes (e.g. a CLI run next to the dashboard) are left alone. A run owned by another
         host (a previous container sharing the store's volume) is dead when it has shown no sign
-        of life (status change or metrics write) for ``stale_after`` seconds. Returns how many
-        runs were marked.
+        of life (status change or metrics write) for ``stale_after`` seconds. A marked run gets
+        ``finished_at`` and, unless it already has an error, the error
+        ``"the process running it stopped before it finished"``.
+
+        Args:
+            stale_after: Seconds without a sign of life after which a run owned by another host
+                counts as dead (default 900).
+
+        Returns:
+            How many runs were marked.
+
+        Raises:
+            ValueError: ``stale_after must be a number of seconds >= 0; received stale_after=...``.
+
+        Example:
+            >>> import subprocess, sys, tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> alive = store.create_run({}, status="running")  # owned by this (live) process
+            >>> orphan = store.create_run({})
+            >>> worker = subprocess.Popen([sys.executable, "-c", ""])
+            >>> worker.wait()  # the worker exits without finishing the run
+            0
+            >>> store.set_status(orphan, "running", pid=worker.pid)
+            >>> store.mark_interrupted()
+            1
+            >>> store.status(alive), store.status(orphan), store.get_run(orphan)["error"]
+            ('running', 'interrupted', 'the process running it stopped before it finished')
+            >>> store.mark_interrupted(stale_after=-1)
+            Traceback (most recent call last):
+            ...
+            ValueError: stale_after must be a number of seconds >= 0; received stale_after=-1
         """
         if not (isinstance(stale_after, (int, float)) and math.isfinite(stale_after) and stale_after >= 0):
             raise ValueError(f"stale_after must be a number of seconds >= 0; received stale_after={stale_after!r}")
@@ -462,7 +791,35 @@ class RunStore:
 
     def wait_for(self, run_id: int, statuses: Sequence[str] = TERMINAL_STATUSES, timeout: float | None = None,
                  poll: float = 0.1) -> str:
-        """Poll until the run's status is one of ``statuses``; return it (TimeoutError after ``timeout`` s)."""
+        """Poll until the run's status is one of ``statuses`` and return it.
+
+        Args:
+            run_id: The run's id.
+            statuses: The statuses to wait for (default :data:`TERMINAL_STATUSES`); a non-empty list
+                of :data:`STATUSES`, not a single string.
+            timeout: Seconds to wait at most; None waits for ever.
+            poll: Seconds between two reads of the status.
+
+        Returns:
+            The status reached.
+
+        Raises:
+            ValueError: ``statuses must be a list of [...]; received statuses=...`` for a string, an
+                empty list or an unknown status.
+            KeyError: ``no run with id <run_id> in <path>`` for an unknown run.
+            TimeoutError: ``run <run_id> still '<status>' after <timeout> s``.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> store.wait_for(rid, ["queued", "running"])
+            'queued'
+            >>> store.wait_for(rid, timeout=0.05, poll=0.01)
+            Traceback (most recent call last):
+            ...
+            TimeoutError: run 1 still 'queued' after 0.05 s
+        """
         if isinstance(statuses, str) or not set(statuses) <= set(STATUSES) or not statuses:
             raise ValueError(f"statuses must be a list of {list(STATUSES)}; received statuses={statuses!r}")
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -501,11 +858,39 @@ class MetricsWriter:
         self._thread.start()
 
     def add_batches(self, rows: Iterable[Any]) -> None:
-        """Queue per-batch rows."""
+        """Queue per-batch rows (returns at once; the rows are written by the background thread).
+
+        Args:
+            rows: Rows as :meth:`RunStore.add_batches` takes them (they are copied into a list now).
+                A write error surfaces in :meth:`close`.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> writer = MetricsWriter(store, rid)
+            >>> writer.add_batches(BatchRow(s, 0, 2.0, 0.1, 0.9) for s in range(3))
+            >>> writer.close()
+            >>> store.batch_metrics(rid)["step"].tolist()
+            [0, 1, 2]
+        """
         self._queue.put(("batch", list(rows)))
 
     def add_epoch(self, row: Any) -> None:
-        """Queue one epoch row (written after the batch rows queued before it)."""
+        """Queue one epoch row (written after the batch rows queued before it).
+
+        Args:
+            row: A row as :meth:`RunStore.add_epoch` takes it. A write error surfaces in :meth:`close`.
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> rid = store.create_run({})
+            >>> with MetricsWriter(store, rid) as writer:
+            ...     writer.add_epoch(EpochRow(0, 2.0, 0.5, 2.1, 0.4, 1.0))
+            >>> store.epoch_metrics(rid)["val_acc"].tolist()
+            [0.4]
+        """
         self._queue.put(("epoch", row))
 
     def _loop(self) -> None:
@@ -530,7 +915,24 @@ class MetricsWriter:
                 self._error = exc
 
     def close(self) -> None:
-        """Write everything queued, stop the thread, raise the first write error if there was one."""
+        """Write everything queued, stop the thread, raise the first write error if there was one.
+
+        Calling it again raises the same error again (or does nothing when there was none).
+
+        Raises:
+            KeyError: ``no run with id <run_id> in <path>`` when the run does not exist, or whatever
+                else a write raised (e.g. ValueError for a malformed row).
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> writer = MetricsWriter(store, 99)  # no such run
+            >>> writer.add_batches([BatchRow(0, 0, 2.0, 0.1, 0.9)])
+            >>> writer.close()
+            Traceback (most recent call last):
+            ...
+            KeyError: 'no run with id 99 in ...'
+        """
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()

@@ -28,6 +28,10 @@ def test_schedule_is_normalised():
     ({"epochs": 0}, "epochs must be >= 1; received epochs=0"),
     ({"batch_size": 0}, "batch_size must be >= 1; received batch_size=0"),
     ({"batch_size": "big"}, "batch_size must be an integer; received batch_size='big'"),
+    # strict types: a number in quotes is refused at the top level as in the schedule
+    ({"epochs": "3"}, "epochs must be an integer; received epochs='3'"),
+    ({"weight_decay": "1e-4"}, "weight_decay must be a number; received weight_decay='1e-4'"),
+    ({"mixed_precision": "yes"}, "mixed_precision must be true or false; received mixed_precision='yes'"),
     ({"weight_decay": -0.1}, "weight_decay must be >= 0.0; received weight_decay=-0.1"),
     ({"weight_decay": float("nan")}, "weight_decay must be a finite number; received weight_decay=nan"),
     ({"val_fraction": float("inf")}, "val_fraction must be a finite number; received val_fraction=inf"),

@@ -10,7 +10,21 @@ import numpy as np
 
 
 def unwrap_optimizer(optimizer: Any) -> Any:
-    """Return the optimizer that applies updates (inside a ``LossScaleOptimizer`` if any)."""
+    """Return the optimizer that applies updates (inside a ``LossScaleOptimizer`` if any).
+
+    Args:
+        optimizer: A Keras optimizer, possibly wrapped (anything with an ``inner_optimizer``).
+
+    Returns:
+        ``optimizer.inner_optimizer`` when it has one, else ``optimizer`` itself.
+
+    Example:
+        >>> from superconv import OneCycle
+        >>> from superconv.keras import one_cycle_optimizer
+        >>> opt = one_cycle_optimizer("sgd", OneCycle(max_lr=0.1, total_steps=100))
+        >>> unwrap_optimizer(keras.optimizers.LossScaleOptimizer(opt)) is opt, unwrap_optimizer(opt) is opt
+        (True, True)
+    """
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
@@ -36,6 +50,7 @@ class AppliedTrace(keras.callbacks.Callback):
         self.momentum: list[float] = []
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Append the optimizer's ``applied_lr`` and ``applied_momentum`` after a batch (Keras hook)."""
         opt = unwrap_optimizer(self.model.optimizer)
         self.lr.append(float(np.asarray(opt.applied_lr.numpy())))
         self.momentum.append(float(np.asarray(opt.applied_momentum.numpy())))
@@ -47,6 +62,14 @@ class ScheduleGuard(keras.callbacks.Callback):
     Stepping past the end (the classic "total steps" mismatch) raises ValueError before the
     first surplus batch; a run that ends before the schedule does gets a warning, since its
     LR never anneals.
+
+    Args:
+        schedule: A superconv schedule or its ``to_dict()``; only its ``total_steps`` is kept.
+
+    Raises:
+        ValueError: ``schedule must be a superconv schedule or its to_dict(); received ...``, or as
+            :func:`~superconv.schedules.schedule_from_dict` for a bad dict. During ``fit``: ``the schedule
+            covers total_steps=... but this fit needs ... steps ...`` (see :meth:`on_epoch_begin`).
 
     Example:
         >>> from superconv import OneCycle
@@ -65,6 +88,17 @@ class ScheduleGuard(keras.callbacks.Callback):
         self.total_steps = int(schedule.total_steps)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Check, at each epoch's start, that the remaining epochs fit the schedule (Keras hook).
+
+        Steps needed are the optimizer's ``iterations`` so far plus the epochs left times
+        ``params["steps"]`` (no check when Keras does not know the steps per epoch). A shortfall
+        warns at the last epoch's start.
+
+        Raises:
+            ValueError: ``the schedule covers total_steps=... but this fit needs ... steps (... epochs x ...
+                batches after ... done); build the schedule with superconv.total_steps_for(num_samples,
+                batch_size, epochs)``.
+        """
         steps = self.params.get("steps")
         if not steps:
             return

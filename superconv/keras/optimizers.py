@@ -48,7 +48,13 @@ class _ScheduledMomentum:
 
     @property
     def schedule(self) -> Schedule:
-        """The superconv schedule this optimizer follows."""
+        """The superconv schedule this optimizer follows.
+
+        Example:
+            >>> from superconv import Constant
+            >>> ScheduledSGD(Constant(lr=0.05, total_steps=10)).schedule
+            Constant(lr_value=0.05, total_steps=10, momentum_value=0.9)
+        """
         return self._learning_rate.schedule
 
     @property
@@ -56,6 +62,7 @@ class _ScheduledMomentum:
         return self._learning_rate.table
 
     def build(self, variables: list[Any]) -> None:
+        """Build Keras' slots and the ``applied_lr`` / ``applied_momentum`` scalar variables (once)."""
         if self.built:
             return
         super().build(variables)  # type: ignore[misc]
@@ -75,6 +82,14 @@ class _ScheduledMomentum:
         return ops.cast(self.applied_momentum, dtype)
 
     def get_config(self) -> dict[str, Any]:
+        """Keras' config without the momentum placeholder, plus ``"schedule"``: the schedule's ``to_dict()``.
+
+        Example:
+            >>> from superconv import Constant
+            >>> config = ScheduledSGD(Constant(lr=0.05, total_steps=10)).get_config()
+            >>> config["schedule"], "momentum" in config
+            ({'kind': 'constant', 'lr': 0.05, 'total_steps': 10, 'momentum': 0.9}, False)
+        """
         config = super().get_config()  # type: ignore[misc]
         config.pop(self._momentum_name, None)
         config["schedule"] = self.schedule.to_dict()
@@ -89,6 +104,11 @@ class ScheduledSGD(_ScheduledMomentum, keras.optimizers.SGD):
         schedule: A superconv schedule (or its ``to_dict()``).
         **kwargs: Other ``keras.optimizers.SGD`` arguments (``nesterov``, ``weight_decay``, ...).
 
+    Raises:
+        ValueError: ``momentum is set by the schedule; received momentum=...`` (and likewise for a
+            ``learning_rate`` other than this schedule's), or a schedule that is neither a schedule nor
+            a valid ``to_dict()``.
+
     Example:
         >>> from superconv import OneCycle
         >>> opt = ScheduledSGD(OneCycle(max_lr=0.1, total_steps=100), nesterov=True)
@@ -100,6 +120,7 @@ class ScheduledSGD(_ScheduledMomentum, keras.optimizers.SGD):
         super().__init__(**self._init_schedule(schedule, kwargs))
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        """Keras' SGD update of one variable, with this step's scheduled momentum."""
         learning_rate = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         momentum = self._step_momentum(variable.dtype)
@@ -116,6 +137,13 @@ class ScheduledAdam(_ScheduledMomentum, keras.optimizers.Adam):
     """Adam with LR and ``beta_1`` from ``schedule`` (bias correction uses the current ``beta_1``,
     as PyTorch's Adam does when OneCycleLR cycles it).
 
+    Args:
+        schedule: A superconv schedule (or its ``to_dict()``); its momentum is ``beta_1``.
+        **kwargs: Other ``keras.optimizers.Adam`` arguments (``beta_2``, ``epsilon``, ``amsgrad``, ...).
+
+    Raises:
+        ValueError: ``beta_1 is set by the schedule; received beta_1=...``, or as :class:`ScheduledSGD`.
+
     Example:
         >>> from superconv import OneCycle
         >>> opt = ScheduledAdam(OneCycle(max_lr=1e-3, total_steps=100), beta_2=0.99)
@@ -129,6 +157,7 @@ class ScheduledAdam(_ScheduledMomentum, keras.optimizers.Adam):
         super().__init__(**self._init_schedule(schedule, kwargs))
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        """Keras' Adam update of one variable, with this step's scheduled ``beta_1``."""
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         beta_1 = self._step_momentum(variable.dtype)
@@ -162,6 +191,13 @@ class ScheduledAdamW(ScheduledAdam, keras.optimizers.AdamW):
 class ScheduledRMSprop(_ScheduledMomentum, keras.optimizers.RMSprop):
     """RMSprop with LR and ``momentum`` from ``schedule``.
 
+    Args:
+        schedule: A superconv schedule (or its ``to_dict()``).
+        **kwargs: Other ``keras.optimizers.RMSprop`` arguments (``rho``, ``centered``, ...).
+
+    Raises:
+        ValueError: as :class:`ScheduledSGD`.
+
     Example:
         >>> from superconv import OneCycle
         >>> ScheduledRMSprop(OneCycle(max_lr=1e-3, total_steps=100), rho=0.8).rho
@@ -172,6 +208,7 @@ class ScheduledRMSprop(_ScheduledMomentum, keras.optimizers.RMSprop):
         super().__init__(**self._init_schedule(schedule, kwargs))
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        """Keras' RMSprop update of one variable, with this step's scheduled momentum."""
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         momentum_coef = self._step_momentum(variable.dtype)
@@ -208,6 +245,10 @@ def one_cycle_optimizer(name: str, schedule: Schedule | dict[str, Any], **kwargs
 
     Returns:
         The optimizer; ``opt.applied_lr`` / ``opt.applied_momentum`` hold the last applied values.
+
+    Raises:
+        ValueError: ``optimizer must be one of ['adam', 'adamw', 'rmsprop', 'sgd']; received optimizer=...``,
+            or as the optimizer class (e.g. a ``momentum`` or ``learning_rate`` in ``kwargs``).
 
     Example:
         >>> from superconv import OneCycle
