@@ -883,6 +883,10 @@ class LRFinder:
 
 
 # --------------------------------------------------------------------------- background jobs
+MAX_CURVES = 64
+"""Most curves one range test may ask for (:func:`job_configs`): each trains a model in its own worker."""
+
+
 def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, values: Sequence[Any] = (),
                 dataset: str = "digits", model: str = "cnn", optimizer: str = "sgd", batch_size: int = 64,
                 weight_decay: float = 0.0, momentum: float = 0.9, start_lr: float = 1e-5, end_lr: float = 10.0,
@@ -923,8 +927,14 @@ def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, v
     """
     lr_sequence(start_lr, end_lr, num_iter, mode)
     _check_beta(beta)
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise ValueError(f"seeds must be a list of seeds, e.g. [0, 1, 2]; received seeds={seeds!r}")
     if not seeds:
         raise ValueError("seeds must hold at least one seed; received seeds=[]")
+    curves = len(dict.fromkeys(seeds)) * (len(values) if sweep_over else 1)
+    if curves > MAX_CURVES:  # each curve is a worker process training a model
+        raise ValueError(f"a range test may have at most {MAX_CURVES} curves (seeds x swept values); received "
+                         f"{len(dict.fromkeys(seeds))} seed(s) x {len(values) if sweep_over else 1} value(s) = {curves}")
     _int_at_least("batch_size", batch_size, 1)
     if sweep_over not in (None, "weight_decay", "batch_size"):
         raise ValueError(f"sweep_over must be 'weight_decay', 'batch_size' or None; received sweep_over={sweep_over!r}")

@@ -316,3 +316,10 @@ def test_rules_refuse_input_they_cannot_read(call, message):
     with pytest.raises(ValueError) as info:
         call()
     assert message in str(info.value)
+
+
+def test_job_configs_refuses_a_seed_count_and_too_many_curves():
+    with pytest.raises(ValueError, match=r"^seeds must be a list of seeds, e\.g\. \[0, 1, 2\]; received seeds=3$"):
+        job_configs(seeds=3)
+    with pytest.raises(ValueError, match=r"at most 64 curves .* received 10 seed\(s\) x 7 value\(s\) = 70$"):
+        job_configs(seeds=list(range(10)), sweep_over="weight_decay", values=[0.0, 1e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3])

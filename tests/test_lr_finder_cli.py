@@ -24,6 +24,8 @@ from superconv.cli import main
         (["--weight-decay", "-1"], "--weight-decay must be >= 0; received --weight-decay=-1.0"),
         (["--weight-decay", "0", "1e-4", "--batch-size", "32", "64"], "sweep one of --batch-size or --weight-decay"),
         (["--val-every", "0"], "--val-every must be an integer >= 1; received --val-every=0"),
+        (["--seeds", *map(str, range(33)), "--weight-decay", "0", "1e-4"],
+         "at most 64 curves (--seeds x swept values); received 33 seed(s) x 2 value(s) = 66"),
     ],
 )
 def test_bad_flags_exit_2_with_the_flag_named(argv, message, capsys):

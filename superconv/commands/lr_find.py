@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from superconv.commands import as_flags
-from superconv.lr_finder import MODES, lr_sequence
+from superconv.lr_finder import MAX_CURVES, MODES, lr_sequence
 
 
 MAX_NUM_ITER = 100_000
@@ -68,6 +68,11 @@ def plan_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--weight-decay must be >= 0; received --weight-decay={wd}")
     if len(args.batch_size) > 1 and len(args.weight_decay) > 1:
         raise ValueError("sweep one of --batch-size or --weight-decay at a time; received several values for both")
+    curves = len(dict.fromkeys(args.seeds)) * max(len(args.batch_size), len(args.weight_decay))
+    if curves > MAX_CURVES:
+        raise ValueError(f"at most {MAX_CURVES} curves (--seeds x swept values); received "
+                         f"{len(dict.fromkeys(args.seeds))} seed(s) x {max(len(args.batch_size), len(args.weight_decay))} "
+                         f"value(s) = {curves}")
 
     def in_range(flag: str, value: float, low: float, high: float, rule: str) -> None:
         if not (math.isfinite(value) and low <= value <= high):
