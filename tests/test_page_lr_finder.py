@@ -156,7 +156,9 @@ def test_a_stopped_test_counts_its_batches_and_preselects_no_pick():
     assert partial.lrs.size == 3  # cut to the shortest curve: too short for the rules
     assert [w.value for w in at.warning] == [
         "The curve is too short for the rules (3 points; they need 10): run more batches or lower the start LR."]
-    assert not any(r.key == "lrf_pick" for r in at.radio)  # nothing to pick from
+    assert not any(r.key == "lrf_pick" for r in at.radio)  # nothing to pick from, and nothing handed over
+    assert not [b for b in at.button if b.key == "lrf_use"]
+    assert any(i.value == "Nothing to hand to the Schedule Designer: run a longer test." for i in at.info)
     assert any("Curves ended by: cancelled." in c.value for c in at.caption)
 
     # one finished curve and one stopped one: the band uses the finished curve, a pick is preselected

@@ -92,6 +92,7 @@ def test_start_run_shows_growing_live_traces_then_cancel():
     at.button(key=f"tc_cancel_{run_id}").click().run()
     assert store.wait_for(run_id, timeout=60) == "cancelled"
     at.run()
+    assert at.multiselect(key="tc_overlay").value == [run_id]  # still on the charts once its status changed
     # stopped: no plan stretching the shared step axis past what it ran
     assert trace(chart_specs(at), f"#{run_id} live test lr planned") is None
     table = at.dataframe[0].value

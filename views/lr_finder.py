@@ -220,7 +220,7 @@ pick = st.radio("Max LR for 1cycle", options + ["custom"], index=None if stopped
                 horizontal=True,
                 help="No rule is right every time: all are shown, minimum/10 preselected. Check the pick against "
                      "the curve: a max_lr where the loss still falls clearly, before the minimum.") \
-    if options else "custom"
+    if options else None  # no rule could read the curve: nothing to hand over
 if pick is None:
     chosen = None
 elif pick == "custom":
@@ -245,7 +245,8 @@ st.caption(f"Curves ended by: {', '.join(stop_reasons)}. 'diverged' is the norma
            "so they do not trail the raw losses and the rules mark where the curve really falls.")
 
 if chosen is None:
-    st.info("Pick a max_lr above to hand it to the Schedule Designer.")
+    st.info("Pick a max_lr above to hand it to the Schedule Designer." if suggestions else
+            "Nothing to hand to the Schedule Designer: run a longer test.")
     st.stop()
 st.markdown(
     f"**Chosen max_lr: {chosen:.3g}.** In 1cycle the LR starts at max_lr / div_factor. Smith takes the "

@@ -161,8 +161,9 @@ active_ids = table.loc[table["status"].isin(ACTIVE_STATUSES), "id"].tolist()
 if "tc_overlay" not in st.session_state:
     st.session_state["tc_overlay"] = list(dict.fromkeys(active_ids + ids[:4]))
 st.session_state["tc_overlay"] = [i for i in st.session_state["tc_overlay"] if i in labels]
-statuses = dict(zip(table["id"], table["status"]))
-overlay = st.multiselect("runs on the charts", ids, format_func=lambda i: f"{labels[i]} ({statuses[i]})", key="tc_overlay")
+# Labels without the status: the selection is kept by label, and a status change (running -> cancelled)
+# would drop the run from the charts.
+overlay = st.multiselect("runs on the charts", ids, format_func=lambda i: labels[i], key="tc_overlay")
 
 
 def live_panel(run_ids: list[int], target: float) -> None:
