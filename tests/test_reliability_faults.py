@@ -67,7 +67,8 @@ def test_server_killed_mid_run_then_restarted(tmp_path, browser_page):  # noqa: 
         server = _serve(home, port)                                     # restart: serves again
         wait_healthy(url, server)
         browser_page.goto(url + "/train_compare")
-        browser_page.get_by_text("finished").first.wait_for(timeout=60_000)
+        # the runs table (a canvas grid; its cells are mirrored in an accessible, hidden table)
+        browser_page.locator("[role=gridcell]", has_text="finished").first.wait_for(state="attached", timeout=60_000)
         assert browser_page.get_by_text("Traceback").count() == 0
         assert store.status(run_id) == "finished"                      # the restart did not touch it
     finally:
