@@ -12,7 +12,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from superconv.config import OPTIMIZER_NAMES, load_run_config
