@@ -884,7 +884,45 @@ class LRFinder:
 
 # --------------------------------------------------------------------------- background jobs
 MAX_CURVES = 64
-"""Most curves one range test may ask for (:func:`job_configs`): each trains a model in its own worker."""
+"""Most curves one range test may ask for (:func:`sweep_plan`): each trains a model."""
+
+
+def sweep_plan(seeds: Sequence[int], sweep_over: str | None,
+               values: Sequence[Any]) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
+    """The seeds and curve groups of a range-test sweep, checked (shared by :func:`job_configs` and the
+    in-process ``superconv.lr_range_test.run_sweep``).
+
+    Args:
+        seeds: One curve per distinct seed in each group.
+        sweep_over: ``"weight_decay"``, ``"batch_size"`` or None.
+        values: The swept parameter's values (one group each).
+
+    Returns:
+        ``(seeds without repeats, [(label, override), ...])``; without a sweep a single ``("", {})``.
+
+    Raises:
+        ValueError: ``seeds`` not a non-empty list, an unknown ``sweep_over``, no ``values`` to sweep, or
+            more than :data:`MAX_CURVES` curves.
+
+    Example:
+        >>> sweep_plan([0, 1, 0], "weight_decay", [0.0, 5e-4])
+        ([0, 1], [('weight_decay=0', {'weight_decay': 0.0}), ('weight_decay=0.0005', {'weight_decay': 0.0005})])
+    """
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise ValueError(f"seeds must be a list of seeds, e.g. [0, 1, 2]; received seeds={seeds!r}")
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed; received seeds=[]")
+    seed_list = list(dict.fromkeys(int(s) for s in seeds))
+    curves = len(seed_list) * (len(values) if sweep_over else 1)
+    if curves > MAX_CURVES:  # each curve trains a model
+        raise ValueError(f"a range test may have at most {MAX_CURVES} curves (seeds x swept values); received "
+                         f"{len(seed_list)} seed(s) x {len(values) if sweep_over else 1} value(s) = {curves}")
+    if sweep_over not in (None, "weight_decay", "batch_size"):
+        raise ValueError(f"sweep_over must be 'weight_decay', 'batch_size' or None; received sweep_over={sweep_over!r}")
+    if sweep_over and not values:
+        raise ValueError(f"values must list at least one {sweep_over}; received values=[]")
+    groups = [(f"{sweep_over}={v:g}", {sweep_over: v}) for v in values] if sweep_over else [("", {})]
+    return seed_list, groups
 
 
 def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, values: Sequence[Any] = (),
@@ -927,23 +965,11 @@ def job_configs(*, seeds: Sequence[int] = (0,), sweep_over: str | None = None, v
     """
     lr_sequence(start_lr, end_lr, num_iter, mode)
     _check_beta(beta)
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
-        raise ValueError(f"seeds must be a list of seeds, e.g. [0, 1, 2]; received seeds={seeds!r}")
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed; received seeds=[]")
-    curves = len(dict.fromkeys(seeds)) * (len(values) if sweep_over else 1)
-    if curves > MAX_CURVES:  # each curve is a worker process training a model
-        raise ValueError(f"a range test may have at most {MAX_CURVES} curves (seeds x swept values); received "
-                         f"{len(dict.fromkeys(seeds))} seed(s) x {len(values) if sweep_over else 1} value(s) = {curves}")
+    seed_list, groups = sweep_plan(seeds, sweep_over, values)
     _int_at_least("batch_size", batch_size, 1)
-    if sweep_over not in (None, "weight_decay", "batch_size"):
-        raise ValueError(f"sweep_over must be 'weight_decay', 'batch_size' or None; received sweep_over={sweep_over!r}")
-    if sweep_over and not values:
-        raise ValueError(f"values must list at least one {sweep_over}; received values=[]")
-    groups = [(f"{sweep_over}={v:g}", {sweep_over: v}) for v in values] if sweep_over else [("", {})]
     out = []
     for label, override in groups:
-        for seed in dict.fromkeys(int(s) for s in seeds):
+        for seed in seed_list:
             run = {"dataset": dataset, "model": model, "optimizer": optimizer, "batch_size": int(batch_size),
                    "weight_decay": float(weight_decay), "seed": seed, "csv_path": csv_path}
             run.update({k: (int(v) if k == "batch_size" else float(v)) for k, v in override.items()})

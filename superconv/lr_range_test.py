@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from superconv.lr_finder import DivergenceMonitor, LRFinder, RangeTestResult, aggregate_curves, lr_sequence
+from superconv.lr_finder import (DivergenceMonitor, LRFinder, RangeTestResult, aggregate_curves, lr_sequence,
+                                 sweep_plan)
 
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
 
@@ -263,9 +264,6 @@ def run_range_test(*, dataset: str = "digits", model: str = "cnn", optimizer: st
     return result
 
 
-SWEEP_OVER = ("weight_decay", "batch_size")
-
-
 def run_sweep(*, seeds: list[int] | tuple[int, ...] = (0,), sweep_over: str | None = None,
               values: list[Any] | tuple[Any, ...] = (), on_curve: Callable[[RangeTestResult], None] | None = None,
               **params: Any) -> list[RangeTestResult]:
@@ -279,22 +277,20 @@ def run_sweep(*, seeds: list[int] | tuple[int, ...] = (0,), sweep_over: str | No
         on_curve: Called with each finished curve.
         **params: Passed to :func:`run_range_test`.
 
+    Raises:
+        ValueError: a sweep :func:`superconv.lr_finder.sweep_plan` refuses (no seeds, an unknown
+            ``sweep_over``, no values, more than 64 curves).
+
     Returns:
         The curves, labelled like ``"weight_decay=0.0005"`` (or ``""`` without a sweep).
     """
     from superconv.data import load_dataset
 
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed; received seeds=[]")
-    if sweep_over is not None and sweep_over not in SWEEP_OVER:
-        raise ValueError(f"sweep_over must be one of {list(SWEEP_OVER)} or None; received sweep_over={sweep_over!r}")
-    groups = [(f"{sweep_over}={v:g}", {sweep_over: v}) for v in values] if sweep_over else [("", {})]
-    if sweep_over and not values:
-        raise ValueError(f"values must list at least one {sweep_over}; received values=[]")
+    seed_list, groups = sweep_plan(seeds, sweep_over, values)
     out = []
     cache: dict[int, Any] = {}
     for label, override in groups:
-        for seed in seeds:
+        for seed in seed_list:
             if seed not in cache:
                 cache[seed] = load_dataset(params.get("dataset", "digits"), seed=seed,
                                            val_fraction=params.get("val_fraction", 0.2),
