@@ -41,6 +41,43 @@ def run_colors(labels: Sequence[str]) -> dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
 
 
+def run_colors_by_id(labels: Mapping[int, str]) -> dict[str, str]:
+    """A colour per run that stays the run's own while runs are added to or taken off a chart.
+
+    Run ``n`` takes the palette's ``n``-th colour (cycling through the 20 colours), so a teacher can say
+    "the blue one" while new runs start; when two overlaid runs' ids share a colour, the later id takes
+    the next free one.
+
+    Args:
+        labels: run id -> the label its traces carry.
+
+    Returns:
+        label -> colour.
+
+    Example:
+        >>> run_colors_by_id({7: "#7 1cycle", 3: "#3 constant"})
+        {'#3 constant': '#00CC96', '#7 1cycle': '#FF6692'}
+        >>> run_colors_by_id({1: "#1", 21: "#21"})  # 21 would share #1's colour
+        {'#1': '#636EFA', '#21': '#EF553B'}
+    """
+    taken: set[str] = set()
+    colors = {}
+    for run_id in sorted(labels):
+        k = (int(run_id) - 1) % len(PALETTE)
+        if len(taken) < len(PALETTE):
+            while PALETTE[k] in taken:
+                k = (k + 1) % len(PALETTE)
+        colors[labels[run_id]] = PALETTE[k]
+        taken.add(PALETTE[k])
+    return colors
+
+
+def _epoch_ticks(fig: go.Figure, runs: Mapping[str, pd.DataFrame]) -> None:
+    """One tick per whole epoch on short runs (Plotly would label 1, 1.5, 2 ... otherwise)."""
+    longest = max((len(frame) for frame in runs.values()), default=0)
+    fig.update_xaxes(title_text="epoch", dtick=1 if longest <= 15 else None)
+
+
 def _lst(a: Any) -> list:
     return np.asarray(a, dtype=np.float64).tolist()
 
@@ -189,7 +226,7 @@ def epoch_figure(
                       annotation_text=f"target {float(target):.0%}", annotation_position="bottom right")
     if not any(len(frame) for frame in runs.values()):
         _waiting(fig, "waiting for the first epoch", [(1, 1), (1, 2)])
-    fig.update_xaxes(title_text="epoch")
+    _epoch_ticks(fig, runs)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     fig.update_yaxes(title_text="accuracy", row=1, col=2)
     fig.update_layout(height=height, margin=dict(l=60, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.2))
@@ -231,7 +268,7 @@ def gap_figure(
     fig.add_hline(y=0.0, line=dict(color="gray", width=1))
     if not any(len(frame) for frame in runs.values()):
         _waiting(fig, "waiting for the first epoch", [(1, 1), (1, 2)])
-    fig.update_xaxes(title_text="epoch")
+    _epoch_ticks(fig, runs)
     fig.update_layout(height=height, margin=dict(l=60, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.25))
     return fig
 

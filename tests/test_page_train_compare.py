@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from superconv.demo import epochs_to_target
-from superconv.store import RunStore
+from superconv.store import BatchRow, EpochRow, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "views" / "train_compare.py")
@@ -168,3 +168,45 @@ def test_a_fastai_schedule_from_the_designer_is_shown_in_fastai_terms():
     at.radio(key="tc_schedule").set_value("designer: current").run()
     caption = next(c.value for c in at.caption if c.value.startswith("From the Schedule Designer"))
     assert "div_final=100000" in caption and "final_div_factor" not in caption and "convention=fastai" in caption
+
+
+def _finished_run(store: RunStore, name: str, accs: list[float]) -> int:
+    """A finished run as a worker leaves it: config, per-batch and per-epoch rows."""
+    config = {"dataset": "digits", "model": "mlp", "epochs": len(accs), "batch_size": 64,
+              "schedule": {"kind": "constant", "lr": 0.05}}
+    run_id = store.create_run(config, name=name)
+    store.set_status(run_id, "running")
+    for epoch, acc in enumerate(accs):
+        store.add_batches(run_id, [BatchRow(epoch, epoch, 1.0 - acc, 0.05, 0.9)])
+        store.add_epoch(run_id, EpochRow(epoch, 1.0 - acc, acc, 1.1 - acc, acc - 0.05, 0.1))
+    store.set_status(run_id, "finished")
+    return run_id
+
+
+def test_a_run_deleted_from_another_browser_leaves_this_page_without_an_error():
+    store = RunStore()
+    gone = _finished_run(store, "gone", [0.6, 0.8])
+    kept = _finished_run(store, "kept", [0.5, 0.7])
+    here = AppTest.from_file(PAGE, default_timeout=60).run()
+    there = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert sorted(here.session_state["tc_overlay"]) == [gone, kept]
+    here.multiselect(key="tc_picked").set_value([gone]).run()
+    there.multiselect(key="tc_picked").set_value([gone]).run()
+    there.button(key="tc_delete_btn").click().run()
+    assert store.list_runs()["id"].tolist() == [kept]
+
+    # this browser still holds the deleted run in its pick and on its charts: Delete ends the same way
+    here.button(key="tc_delete_btn").click().run()
+    assert not here.exception
+    assert here.session_state["tc_picked"] == [] and here.session_state["tc_overlay"] == [kept]
+    specs = chart_specs(here)
+    assert trace(specs, f"#{gone} gone val acc") is None
+    assert trace(specs, f"#{kept} kept val acc")["y"] == pytest.approx([0.45, 0.65])
+    assert store.list_runs()["id"].tolist() == [kept]
+
+    # a pick of a run deleted elsewhere is dropped on the next rerun; Cancel on it does nothing
+    there.multiselect(key="tc_picked").set_value([kept]).run()
+    store.delete_run(kept)
+    there.button(key="tc_cancel_btn").click().run()
+    assert not there.exception
+    assert there.session_state["tc_picked"] == [] and store.list_runs().empty

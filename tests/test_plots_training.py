@@ -13,6 +13,7 @@ from superconv.plots_training import (
     gap_figure,
     race_figure,
     run_colors,
+    run_colors_by_id,
     schedules_figure,
 )
 from superconv.smoothing import decimate, ema, zero_lag_ema
@@ -197,6 +198,28 @@ def test_schedules_figure_puts_lanes_on_a_percent_axis():
 def test_run_colors_are_distinct_for_twenty_runs():
     colors = run_colors([f"r{i}" for i in range(20)])
     assert len(set(colors.values())) == 20
+
+
+def test_a_run_keeps_its_colour_when_a_new_run_joins_the_chart():
+    # run n takes palette colour n-1: #1 the 1st, #4 the 4th
+    before = run_colors_by_id({1: "#1 a", 4: "#4 b"})
+    assert before == {"#1 a": "#636EFA", "#4 b": "#AB63FA"}
+    # the page lists the newest run first; #24 maps to the 4th colour too, which #4 holds: it takes the 5th
+    after = run_colors_by_id({24: "#24 new", 1: "#1 a", 4: "#4 b"})
+    assert after == {"#1 a": "#636EFA", "#4 b": "#AB63FA", "#24 new": "#FFA15A"}
+    # taking a run off the chart changes no other run's colour
+    assert run_colors_by_id({4: "#4 b"}) == {"#4 b": "#AB63FA"}
+    # more runs than colours: every run still gets one, cycling
+    many = run_colors_by_id({i: f"#{i}" for i in range(1, 23)})
+    assert len(set(many.values())) == 20 and many["#21"] == "#636EFA"
+
+
+def test_short_runs_get_one_tick_per_whole_epoch():
+    for build in (epoch_figure, gap_figure):
+        short = build({"a": epochs([0.5, 0.8, 0.9])})
+        assert (short.layout.xaxis.dtick, short.layout.xaxis2.dtick) == (1, 1)
+        long = build({"a": epochs(list(np.linspace(0.5, 0.9, 20)))})
+        assert (long.layout.xaxis.dtick, long.layout.xaxis2.dtick) == (None, None)  # Plotly picks whole steps
 
 
 def test_race_schedules_chart_keeps_the_exact_peak_and_step_edges_of_long_runs():

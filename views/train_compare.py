@@ -18,10 +18,10 @@ from superconv.config import OPTIMIZER_NAMES, load_run_config
 from superconv.data import DATASETS
 from superconv.designer_state import settings_from_dict
 from superconv.jobs import shared_manager
-from superconv.live import (epochs_to_target_text, planned_schedule, run_label, runs_overview, shared_live,
-                            startup_note)
+from superconv.live import (epochs_to_target_text, existing_runs, planned_schedule, run_label, runs_overview,
+                            shared_live, startup_note)
 from superconv.models import MODELS
-from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors
+from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors_by_id
 from superconv.store import ACTIVE_STATUSES, RunStore
 from superconv.uploads import save_csv_upload
 
@@ -160,6 +160,8 @@ active_ids = table.loc[table["status"].isin(ACTIVE_STATUSES), "id"].tolist()
 if "tc_overlay" not in st.session_state:
     st.session_state["tc_overlay"] = list(dict.fromkeys(active_ids + ids[:4]))
 st.session_state["tc_overlay"] = [i for i in st.session_state["tc_overlay"] if i in labels]
+if "tc_picked" in st.session_state:  # a run picked here may have been deleted from another browser
+    st.session_state["tc_picked"] = [i for i in st.session_state["tc_picked"] if i in labels]
 # Labels without the status: the selection is kept by label, and a status change (running -> cancelled)
 # would drop the run from the charts.
 overlay = st.multiselect("runs on the charts", ids, format_func=lambda i: labels[i], key="tc_overlay")
@@ -167,9 +169,9 @@ overlay = st.multiselect("runs on the charts", ids, format_func=lambda i: labels
 
 def live_panel(run_ids: list[int], target: float) -> None:
     """Charts of the overlaid runs, refreshed from the store while any of them is active."""
-    records = {i: store.get_run(i) for i in run_ids if i in labels}
+    records = existing_runs(store, run_ids)  # a run deleted from another browser leaves the charts
     names = {i: run_label(r) for i, r in records.items()}
-    colors = run_colors(list(names.values()))
+    colors = run_colors_by_id(names)
     still_active = [i for i, r in records.items() if r["status"] in ACTIVE_STATUSES]
     if still_active:
         cols = st.columns(min(len(still_active), 4))
@@ -178,9 +180,12 @@ def live_panel(run_ids: list[int], target: float) -> None:
                 done = len(store.epoch_metrics(i))
                 st.caption(f"{names[i]}: {records[i]['status']}, epoch {done}/{records[i]['config'].get('epochs')}")
                 if st.button("Cancel", key=f"tc_cancel_{i}"):
-                    manager.cancel(i)
+                    try:
+                        manager.cancel(i)
+                    except KeyError:  # deleted from another browser meanwhile
+                        pass
                     st.rerun()
-    # A run started, finished or was cancelled: one full rerun so the table and buttons catch up.
+    # A run started, finished, was cancelled or deleted: one full rerun so the table and buttons catch up.
     signature = tuple((i, r["status"]) for i, r in records.items())
     if st.session_state.get("tc_signature") not in (None, signature):
         st.session_state["tc_signature"] = signature
@@ -222,7 +227,10 @@ def overlay_picked() -> None:
 def cancel_picked(active: list[int]) -> None:
     for i in st.session_state.get("tc_picked", []):
         if i in active:
-            manager.cancel(i)
+            try:
+                manager.cancel(i)
+            except KeyError:  # deleted from another browser meanwhile: nothing left to cancel
+                pass
 
 
 def delete_picked(active: list[int]) -> None:
@@ -230,7 +238,10 @@ def delete_picked(active: list[int]) -> None:
     busy = [i for i in picked if i in active]
     for i in picked:
         if i not in busy:
-            store.delete_run(i)
+            try:
+                store.delete_run(i)
+            except KeyError:  # another browser deleted it first: the end is the same
+                pass
             live.forget(store, i)
     if busy:
         st.session_state["tc_busy_msg"] = "Cancel these runs before deleting them: " + ", ".join(labels[i] for i in busy)
