@@ -471,7 +471,10 @@ def race_from_store(store: Any, group: str) -> list[RaceRun]:
     runs = store.list_runs(group=group).sort_values("id")  # submission order: lanes as in the preset
     out = []
     for _, row in runs.iterrows():
-        run = store.get_run(int(row["id"]))
+        try:
+            run = store.get_run(int(row["id"]))
+        except KeyError:  # deleted (from Train & Compare, another browser) since the list was read
+            continue
         label, seed = parse_run_name(run.get("name") or run["config"].get("name", ""))
         out.append(RaceRun(label=label, seed=int(run["config"].get("seed", 0)) if seed is None else seed,
                            epochs=store.epoch_metrics(int(row["id"])), status=str(run["status"])))

@@ -17,11 +17,13 @@ from superconv.demo import (
     get_preset,
     parse_run_name,
     race_configs,
+    race_from_store,
     race_summary,
     results_table,
     run_name,
     table_records,
 )
+from superconv.store import EpochRow, RunStore
 
 
 def frame(val_acc, seconds=1.0):
@@ -176,3 +178,25 @@ def test_race_summary_picks_the_fastest_baseline():
 def test_epochs_to_target_refuses_a_target_that_is_no_accuracy(target):
     with pytest.raises(ValueError, match=r"^target must be an accuracy in \(0, 1\]; received target="):
         epochs_to_target([0.5, 0.9], target)
+
+
+class _DeletedWhileListing(RunStore):
+    """A real store in which another browser deletes one run right after the race's runs are listed."""
+
+    victim: int | None = None
+
+    def list_runs(self, *args, **kwargs):
+        runs = super().list_runs(*args, **kwargs)
+        if self.victim is not None:
+            self.delete_run(self.victim)
+            self.victim = None
+        return runs
+
+
+def test_race_from_store_leaves_out_a_run_deleted_while_it_reads(tmp_path):
+    store = _DeletedWhileListing(tmp_path / "runs.sqlite")
+    ids = [store.create_run(cfg, group="race") for cfg in race_configs("tiny", seeds=1)]
+    store.add_epoch(ids[2], EpochRow(0, 1.0, 0.5, 1.1, 0.6, 2.0))
+    store.victim = ids[0]
+    race = race_from_store(store, "race")
+    assert [(r.label, len(r.epochs)) for r in race] == [("constant", 0), ("step decay", 1)]

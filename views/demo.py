@@ -185,7 +185,10 @@ def race_panel(group: str, target: float) -> None:
     batches = {label: live.batches(store, int(r["id"])) for label, r in first.items()}
     planned = {}
     for label, r in first.items():
-        final = store.get_run(int(r["id"])).get("final") or {}
+        try:
+            final = store.get_run(int(r["id"])).get("final") or {}
+        except KeyError:  # deleted from another page since the list was read
+            continue
         sched = planned_schedule(r["config"], batches[label], total_steps=final.get("total_steps"))
         if sched is not None:
             planned[label] = sched
