@@ -74,6 +74,13 @@ def test_train_missing_config_and_empty_runs(tmp_path):
     empty = _cli("runs", "--store", tmp_path / "r.sqlite")
     assert empty.returncode == 0 and "no runs in" in empty.stdout
     assert _cli("runs", "--store", tmp_path / "r.sqlite", "--json").stdout.strip() == "[]"
+    # $SUPERCONV_STORE at a typo is refused the same way; a default store not yet made lists no runs
+    env_typo = _cli("runs", env={"SUPERCONV_STORE": str(tmp_path / "typo2" / "r.sqlite")})
+    assert env_typo.returncode == 2 and not (tmp_path / "typo2").exists()
+    assert env_typo.stderr.strip() == (f"superconv runs: error: SUPERCONV_STORE '{tmp_path / 'typo2' / 'r.sqlite'}' "
+                                       f"does not exist; received SUPERCONV_STORE='{tmp_path / 'typo2' / 'r.sqlite'}'")
+    fresh = _cli("runs", "--json", env={"SUPERCONV_HOME": str(tmp_path / "home")})
+    assert fresh.returncode == 0 and fresh.stdout.strip() == "[]" and not (tmp_path / "home").exists()
 
 
 def test_a_store_that_cannot_be_opened_is_one_line_exit_2(tmp_path):

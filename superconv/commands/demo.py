@@ -5,12 +5,15 @@ worker processes with --jobs N), recorded in the run store under one group like 
 demo page, then the results table is printed:
 per schedule, mean validation accuracy per epoch over the seeds, best and final accuracy, the
 epochs needed to reach the preset's target accuracy, and the mean training time.
+Ctrl-C, SIGTERM or --timeout stops the race: the run in progress keeps its metrics, the rest are
+cancelled, and the table of what ran is printed without a verdict.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 import uuid
@@ -53,6 +56,9 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--seeds must be <= 100; received --seeds={args.seeds}")
     if args.timeout is not None and not (args.timeout > 0 and args.timeout != float("inf")):
         raise ValueError(f"--timeout must be a finite number of seconds > 0; received --timeout={args.timeout}")
+    if args.timeout is not None and args.jobs == 1:
+        raise ValueError(f"--timeout applies to runs in worker processes: use it with --jobs 2 or more; "
+                         f"received --timeout={args.timeout} with --jobs=1")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be an integer >= 1; received --jobs={args.jobs}")
     if args.target is not None and not 0 < args.target <= 1:
@@ -87,35 +93,59 @@ def _progress(store, run_id: int, i: int, n: int, quiet: bool) -> None:
         print(f"[{i}/{n}] {rec['name']}: {rec['status']}", file=sys.stderr, flush=True)
 
 
-def _run_in_process(store, configs: list[dict], group: str, *, quiet: bool) -> list[int]:
-    """One run after the other in this process (one TensorFlow import; times are not shared)."""
+def _run_in_process(store, configs: list[dict], group: str, *, quiet: bool) -> tuple[list[int], str | None]:
+    """One run after the other in this process (one TensorFlow import; times are not shared).
+
+    Returns the run ids and why the race stopped early (None when every run ended by itself).
+    """
     from superconv.config import load_run_config
-    from superconv.worker import run_job
+    from superconv.worker import TERMINATE, run_job
 
     ids = [store.create_run(load_run_config(cfg).model_dump(), kind="train", group=group) for cfg in configs]
     for i, run_id in enumerate(ids, 1):
-        if run_job(run_id, store) == 130:  # interrupted (Ctrl-C): leave the rest cancelled
+        code = run_job(run_id, store)  # SIGTERM sets TERMINATE: the run ends 'cancelled' within one batch
+        _progress(store, run_id, i, len(ids), quiet)
+        if code == 130 or TERMINATE.is_set():  # Ctrl-C ends the run 'interrupted': the rest are cancelled
             for rest in ids[i:]:
                 store.request_cancel(rest)
-            raise KeyboardInterrupt
-        _progress(store, run_id, i, len(ids), quiet)
-    return ids
+            return ids, "interrupted (Ctrl-C)" if code == 130 else "terminated (SIGTERM)"
+    return ids, None
 
 
 def _run_in_workers(store, configs: list[dict], group: str, *, jobs: int, timeout: float | None,
-                    quiet: bool) -> list[int]:
-    """Runs in worker processes, ``jobs`` at a time (as the dashboard does)."""
+                    quiet: bool) -> tuple[list[int], str | None]:
+    """Runs in worker processes, ``jobs`` at a time (as the dashboard does).
+
+    Returns the run ids and why the race stopped early (None when every run ended by itself); the
+    manager's shutdown cancels whatever is still queued or running then.
+    """
     from superconv.jobs import JobManager
+    from superconv.worker import TERMINATE
 
     manager = JobManager(store_path=store.path, max_concurrent=jobs)
+    stopped = None
     try:
         ids = [manager.submit(cfg, kind="train", group=group) for cfg in configs]
         for i, run_id in enumerate(ids, 1):
-            manager.wait(run_id, timeout=timeout)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while stopped is None:  # short waits, so that SIGTERM is seen within a fraction of a second
+                try:
+                    manager.wait(run_id, timeout=0.25)
+                    break
+                except TimeoutError:
+                    if TERMINATE.is_set():
+                        stopped = "terminated (SIGTERM)"
+                    elif deadline is not None and time.monotonic() > deadline:
+                        stopped = (f"--timeout: run {run_id} still {store.status(run_id)!r} after "
+                                   f"{timeout:g} s")
+            if stopped:
+                break
             _progress(store, run_id, i, len(ids), quiet)
+    except KeyboardInterrupt:
+        stopped = "interrupted (Ctrl-C)"
     finally:
         manager.shutdown()
-    return ids
+    return ids, stopped
 
 
 def run(args: argparse.Namespace) -> int:
@@ -129,10 +159,21 @@ def run(args: argparse.Namespace) -> int:
     store = RunStore(args.store)
     group = f"demo-{preset.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
-    if args.jobs == 1:
-        ids = _run_in_process(store, configs, group, quiet=args.json)
-    else:
-        ids = _run_in_workers(store, configs, group, jobs=args.jobs, timeout=args.timeout, quiet=args.json)
+    from superconv.worker import TERMINATE
+
+    TERMINATE.clear()  # a race earlier in this process (a test, a notebook) may have been stopped
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: TERMINATE.set())
+    try:
+        if args.jobs == 1:
+            ids, stopped = _run_in_process(store, configs, group, quiet=args.json)
+        else:
+            ids, stopped = _run_in_workers(store, configs, group, jobs=args.jobs, timeout=args.timeout,
+                                           quiet=args.json)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if stopped:
+        print(f"superconv demo: the race was stopped: {stopped}; the runs not finished are cancelled",
+              file=sys.stderr)
     race = race_from_store(store, group)
     broken = [(r.label, r.seed, r.status) for r in race if r.status in ("failed", "interrupted", "cancelled")]
     for label, seed, status in broken:
@@ -147,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
                           "target_accuracy": target, "store": str(store.path), "group": group,
                           "total_seconds": round(time.monotonic() - started, 1), "results": records,
                           "summary": summary}, indent=2))
-        return 1 if broken else 0
+        return _exit_code(stopped, broken)
     print(f"preset {preset.name}: {preset.description}")
     print(f"{configs[0]['epochs']} epochs, {args.seeds} seed(s), target {target:.0%}; runs stored in group {group}")
     print(format_table(records, target))
@@ -155,4 +196,13 @@ def run(args: argparse.Namespace) -> int:
         ratio = "n/a" if summary["epoch_ratio"] is None else f"{summary['epoch_ratio']:.2f}"
         print(f"1cycle vs best baseline ({summary['best_baseline']}): epochs-to-target ratio {ratio}, "
               f"final accuracy difference {summary['final_delta']:+.4f}")
-    return 1 if broken else 0
+    return _exit_code(stopped, broken)
+
+
+def _exit_code(stopped: str | None, broken: list) -> int:
+    """130 after Ctrl-C and 143 after SIGTERM (as the shell reports them), 1 when a run did not finish."""
+    if stopped and stopped.startswith("interrupted"):
+        return 130
+    if stopped and stopped.startswith("terminated"):
+        return 143
+    return 1 if broken or stopped else 0

@@ -1,6 +1,8 @@
 """List the runs in the run store (newest first), as a table or as JSON.
 
 The store is --store, else $SUPERCONV_STORE, else $SUPERCONV_HOME/runs.sqlite, else the user data dir.
+A run whose process is gone (killed with SIGKILL, a machine that went down) is shown, and marked in
+the store, as ``interrupted`` instead of ``running`` or ``queued`` forever.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +35,22 @@ def _plain(value: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from superconv.store import RunStore
+    from superconv.store import RunStore, default_store_path
 
     if args.limit < 0:
         raise ValueError(f"--limit must be >= 0; received --limit={args.limit}")
-    if args.store is not None and not args.store.exists():  # listing must not create a store at a typo
+    # Listing must not create a store at a typo.
+    if args.store is not None and not args.store.exists():
         raise ValueError(f"--store {str(args.store)!r} does not exist; received --store={str(args.store)!r}")
-    store = RunStore(args.store)
+    path = args.store if args.store is not None else default_store_path()
+    if args.store is None and not path.exists():
+        if os.environ.get("SUPERCONV_STORE"):
+            raise ValueError(f"SUPERCONV_STORE {str(path)!r} does not exist; "
+                             f"received SUPERCONV_STORE={os.environ['SUPERCONV_STORE']!r}")
+        print("[]" if args.json else f"no runs in {path}")
+        return 0
+    store = RunStore(path)
+    store.mark_interrupted()  # runs of processes that are gone: 'interrupted', not 'running' forever
     runs = store.list_runs(kind=args.kind, group=args.group)
     if args.limit:
         runs = runs.head(args.limit)

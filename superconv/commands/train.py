@@ -5,7 +5,7 @@ The config is a RunConfig as JSON, e.g.
  "weight_decay": 5e-4, "seed": 0, "schedule": {"kind": "onecycle", "max_lr": 0.5}}
 (the schedule's total_steps is set to the run's exact length). The run appears in the
 dashboard when both use the same store (--store, $SUPERCONV_STORE or $SUPERCONV_HOME).
-Ctrl-C cancels the run within one batch and keeps its metrics.
+Ctrl-C or SIGTERM (``kill``, ``timeout``) cancels the run within one batch and keeps its metrics.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     store.set_status(run_id, "running", pid=os.getpid())
 
     stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    # Ctrl-C, and SIGTERM (``timeout``, ``kill``, a container stop), end the run within one batch as
+    # 'cancelled', its metrics kept; nothing is left 'running' in the store.
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = Progress(enabled=not args.no_progress)
     writer = MetricsWriter(store, run_id)  # SQLite writes off the training thread
     try:
@@ -113,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         writer.close()
     store.set_status(run_id, result.status, error=result.error, device=result.device, final=result.final)
 
