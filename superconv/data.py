@@ -25,6 +25,7 @@ import functools
 import gzip
 import io
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -361,11 +362,21 @@ def split_sizes(name: str, *, val_fraction: float = 0.2, max_samples: int | None
     return n_train, n_val, classes
 
 
-def _file_version(path: str | os.PathLike[str]) -> tuple[int, int]:
+def _csv_stat(path: str | os.PathLike[str]) -> os.stat_result:
+    """``stat`` of a CSV path that must be a regular file (not a directory, a device or a pipe)."""
     try:
         st = Path(path).stat()
     except OSError as exc:
         raise ValueError(f"csv_path {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a device, pipe or socket"
+        raise ValueError(f"csv_path {str(path)!r} is not a regular file (it is {kind}); "
+                         f"received csv_path={str(path)!r}")
+    return st
+
+
+def _file_version(path: str | os.PathLike[str]) -> tuple[int, int]:
+    st = _csv_stat(path)
     return st.st_size, st.st_mtime_ns
 
 
@@ -402,14 +413,17 @@ def read_csv_dataset(path: str | os.PathLike[str], label_column: str = "label") 
     import pandas as pd
 
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ValueError(f"csv_path {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    size = _csv_stat(path).st_size
+    if size <= CSV_MAX_BYTES:
+        try:
+            with path.open("rb") as f:
+                raw = f.read(CSV_MAX_BYTES + 1)  # never more than the limit, even if the file grew meanwhile
+        except OSError as exc:
+            raise ValueError(f"csv_path {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+        size = len(raw)
     if size > CSV_MAX_BYTES:
         raise ValueError(f"the CSV file is too large: {size / 2**20:.1f} MiB; the limit is "
                          f"{CSV_MAX_BYTES / 2**20:.0f} MiB (received csv_path={str(path)!r})")
-    raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
         raise ValueError(f"the file is not a CSV text file (it contains binary data); received csv_path={str(path)!r}")
     try:

@@ -200,6 +200,20 @@ def test_csv_missing_file_and_path(tmp_path):
         load_dataset("csv")
 
 
+def test_csv_path_that_is_not_a_regular_file_is_refused_before_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # reading it would block forever
+    for path, kind in [(tmp_path, "a directory"), (fifo, "a device, pipe or socket"),
+                       ("/dev/zero", "a device, pipe or socket")]:  # /dev/zero would fill the memory
+        message = f"csv_path '{path}' is not a regular file (it is {kind}); received csv_path='{path}'"
+        for check in (lambda: load_dataset("csv", csv_path=path), lambda: split_sizes("csv", csv_path=path)):
+            with pytest.raises(ValueError) as exc:
+                check()
+            assert str(exc.value) == message
+
+
 @pytest.mark.parametrize("name", ["digits", "spirals", "blobs", "shapes"])
 @pytest.mark.parametrize("val_fraction, max_samples", [(0.2, None), (0.1, None), (0.25, 400), (0.5, 37), (0.01, 60)])
 def test_split_sizes_match_the_loaded_data(name, val_fraction, max_samples):
