@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 MODES = ("exp", "linear")
+MIN_CURVE_POINTS = 10
+"""Fewest points of a curve the suggestion rules are read on (with fewer they read noise); the page
+and the CLI offer no suggestion for a shorter curve."""
 
 
 # --------------------------------------------------------------------------- validation

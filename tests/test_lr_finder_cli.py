@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -26,6 +28,14 @@ from superconv.cli import main
         (["--val-every", "0"], "--val-every must be an integer >= 1; received --val-every=0"),
         (["--seeds", *map(str, range(33)), "--weight-decay", "0", "1e-4"],
          "at most 64 curves (--seeds x swept values); received 33 seed(s) x 2 value(s) = 66"),
+        # the run fields, checked as a training run's are, before TensorFlow loads
+        (["--dataset", "csv"], "--csv-path is required when --dataset='csv'; received --csv-path=None"),
+        (["--dataset", "spirals", "--model", "cnn"], "--model='cnn' needs images (height, width, channels) but "
+         "--dataset='spirals' gives vectors of shape (2,): use --model='mlp'"),
+        (["--csv-path", "x.csv"],
+         "--csv-path is read only with --dataset csv; received --csv-path='x.csv' with --dataset='digits'"),
+        (["--dataset", "csv", "--model", "mlp", "--csv-path", "/"],
+         "csv_path '/' is not a regular file (it is a directory); received --csv-path='/'"),
     ],
 )
 def test_bad_flags_exit_2_with_the_flag_named(argv, message, capsys):
@@ -33,6 +43,25 @@ def test_bad_flags_exit_2_with_the_flag_named(argv, message, capsys):
     err = capsys.readouterr().err
     assert err.startswith("superconv lr-find: error: ")
     assert message in err
+
+
+def test_run_fields_are_checked_before_tensorflow_loads():
+    code = ("import sys; from superconv.cli import main; "
+            "rc = main(['lr-find', '--dataset', 'spirals', '--model', 'resnet']); "
+            "print(rc, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["2", "False"]
+    assert "--model='resnet' needs images" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_curve_shorter_than_the_rules_need_gets_no_suggestion(capsys):
+    assert main(["lr-find", "--model", "mlp", "--num-iter", "5", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [c["steps"] for c in info["curves"]] == [5]
+    assert info["curves"][0]["suggestions"] == [] and info["groups"][0]["suggestions"] == []
+    assert main(["lr-find", "--model", "mlp", "--num-iter", "5"]) == 0
+    assert "  none (the curve has 5 points; the rules need 10)" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ import streamlit as st
 
 from superconv.data import DATASETS
 from superconv.jobs import shared_manager
-from superconv.lr_finder import MODES, aggregate_curves, job_configs, result_from_rows
+from superconv.lr_finder import MIN_CURVE_POINTS, MODES, aggregate_curves, job_configs, result_from_rows
 from superconv.models import MODELS
 from superconv.plots_lr import lr_finder_figure
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -202,8 +202,8 @@ labels = [b.label for b in bands]
 focus = st.selectbox("Suggestions for", labels, key="lrf_focus",
                      format_func=lambda s: s or "all curves") if len(bands) > 1 else labels[0]
 band = bands[labels.index(focus)]
-# Fewer points than this and the rules read noise (e.g. a repeat cancelled after 3 batches cuts the band there).
-MIN_CURVE_POINTS = 10
+# Fewer points than MIN_CURVE_POINTS and the rules read noise (e.g. a repeat cancelled after 3 batches cuts the
+# band there).
 suggestions = band.suggestions() if band.lrs.size >= MIN_CURVE_POINTS else []
 stop_reasons = sorted({r.stop_reason for r in results})
 

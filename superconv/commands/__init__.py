@@ -11,7 +11,8 @@ from typing import Iterator, Mapping
 def as_flags(names: Mapping[str, str]) -> Iterator[None]:
     """Re-raise a library ValueError with its argument names spelled as the command's flags.
 
-    Only ``name=`` and ``name must`` are rewritten (the argument being named), not the same word in prose.
+    Only ``name=``, ``name must`` and ``name is required`` are rewritten (the argument being named), not
+    the same word in prose.
 
     Args:
         names: Library argument name -> flag, e.g. ``{"num_samples": "--samples"}``.
@@ -28,5 +29,5 @@ def as_flags(names: Mapping[str, str]) -> Iterator[None]:
     except ValueError as exc:
         message = str(exc)
         for name, flag in names.items():
-            message = re.sub(rf"(?<![\w-]){re.escape(name)}(?==| must\b)", flag, message)
+            message = re.sub(rf"(?<![\w-]){re.escape(name)}(?==| must\b| is required\b)", flag, message)
         raise ValueError(message) from None

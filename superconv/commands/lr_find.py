@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from superconv.commands import as_flags
-from superconv.lr_finder import MAX_CURVES, MODES, lr_sequence
+from superconv.lr_finder import MAX_CURVES, MIN_CURVE_POINTS, MODES, job_configs, lr_sequence
 
 
 MAX_NUM_ITER = 100_000
@@ -93,6 +93,9 @@ def plan_from_args(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--max-samples must be an integer >= 10; received --max-samples={args.max_samples}")
     if args.val_every is not None and args.val_every < 1:
         raise ValueError(f"--val-every must be an integer >= 1; received --val-every={args.val_every}")
+    if args.csv_path is not None and args.dataset != "csv":
+        raise ValueError(f"--csv-path is read only with --dataset csv; received --csv-path={args.csv_path!r} "
+                         f"with --dataset={args.dataset!r}")
     plan: dict[str, Any] = dict(
         seeds=list(dict.fromkeys(args.seeds)), dataset=args.dataset, csv_path=args.csv_path, model=args.model,
         optimizer=args.optimizer, momentum=args.momentum, batch_size=args.batch_size[0],
@@ -104,7 +107,22 @@ def plan_from_args(args: argparse.Namespace) -> dict[str, Any]:
         plan.update(sweep_over="weight_decay", values=list(args.weight_decay))
     elif len(args.batch_size) > 1:
         plan.update(sweep_over="batch_size", values=list(args.batch_size))
+    # Every curve's run fields, checked as a training run's are (the CSV, the model against the data's
+    # shape, the batch against the data's size) before TensorFlow loads.
+    with as_flags(RUN_FIELD_FLAGS):
+        job_configs(**{k: v for k, v in plan.items() if k != "val_every"})
     return plan
+
+
+# Run fields -> the flags that set them, for error messages.
+RUN_FIELD_FLAGS = {"dataset": "--dataset", "csv_path": "--csv-path", "model": "--model", "optimizer": "--optimizer",
+                   "batch_size": "--batch-size", "weight_decay": "--weight-decay", "momentum": "--momentum",
+                   "max_samples": "--max-samples", "seed": "--seeds", "seeds": "--seeds"}
+
+
+def _suggestions(curve: Any) -> list[dict[str, Any]]:
+    """Every rule's suggestion, none for a curve shorter than ``MIN_CURVE_POINTS`` (the rules would read noise)."""
+    return [s.to_dict() for s in curve.suggestions()] if curve.lrs.size >= MIN_CURVE_POINTS else []
 
 
 def summarize(results: list, bands: dict) -> dict[str, Any]:
@@ -120,10 +138,10 @@ def summarize(results: list, bands: dict) -> dict[str, Any]:
             "first_lr": float(r.lrs[0]) if r.lrs.size else None, "last_lr": float(r.lrs[-1]) if r.lrs.size else None,
             "min_smoothed_loss": float(sm[i]) if sm.size else None, "lr_at_min": float(r.lrs[i]) if sm.size else None,
             "seconds": round(float(r.seconds), 3),
-            "suggestions": [s.to_dict() for s in r.suggestions()],
+            "suggestions": _suggestions(r),
         })
     groups = [{"label": label, "n_curves": band.n_curves, "steps": int(band.lrs.size),
-               "suggestions": [s.to_dict() for s in band.suggestions()]} for label, band in bands.items()]
+               "suggestions": _suggestions(band)} for label, band in bands.items()]
     return {"curves": curves, "groups": groups}
 
 
@@ -149,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         mean = f"mean of {g['n_curves']} seeds" if g["n_curves"] > 1 else "one seed"
         print(f"suggestions for {title} ({mean}):", file=out)
         if not g["suggestions"]:
-            print("  none (curve too short)", file=out)
+            print(f"  none (the curve has {g['steps']} points; the rules need {MIN_CURVE_POINTS})", file=out)
         for s in g["suggestions"]:
             print(f"  {s['rule']:<11} {s['lr']:.3g}   {s['description']}", file=out)
     print("No single rule is right every time: read the curve. For 1cycle take max_lr near these (minimum/10 is "
