@@ -62,7 +62,15 @@ def test_config_file_round_trip(tmp_path, capsys):
         (["--max-lr", "0.1", "--epochs", "2", "--samples", "0", "--batch-size", "5"],
          "--samples must be an integer >= 1; received --samples=0"),
         (["--max-lr", "0.1", "--total-steps", "100", "--convention", "fastai", "--div-final", "1"],
-         "--div-final must be >= div; received --div-final=1.0, --div-factor=25.0"),
+         "--div-final must be >= --div-factor; received --div-final=1.0, --div-factor=25.0"),
+        # names inside expressions are flags too; a length from the per-epoch flags says where it came from
+        (["--max-lr", "0.1", "--total-steps", "2"], "--pct-start * --total-steps must be > 1 so the warm-up has at "
+         "least one step; received --pct-start=0.3, --total-steps=2"),
+        (["--max-lr", "0.1", "--total-steps", "100", "--base-momentum", "0.99", "--max-momentum", "0.5"],
+         "--base-momentum must be <= --max-momentum; received --base-momentum=0.99, --max-momentum=0.5"),
+        (["--max-lr", "0.1", "--epochs", "1", "--samples", "10", "--batch-size", "100"],
+         "total_steps must be an integer >= 2; received total_steps=1 (total_steps from --epochs=1, --samples=10, "
+         "--batch-size=100)"),
         # flags that do not apply are refused, not ignored
         (["--max-lr", "0.1", "--total-steps", "100", "--convention", "fastai", "--three-phase"],
          "--three-phase applies to --convention pytorch only; received it with --convention fastai"),
@@ -88,6 +96,15 @@ def test_bad_config_file_is_reported(tmp_path, capsys):
     cfg.write_text("{not json")
     assert main(["schedule", "--config", str(cfg)]) == 2
     assert "is not a readable JSON file" in capsys.readouterr().err
+    cfg.write_bytes(b"\xff\xfe{}")  # not UTF-8 text
+    assert main(["schedule", "--config", str(cfg)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"superconv schedule: error: --config '{cfg}' is not a readable JSON file: 'utf-8' codec can't decode "
+        "byte 0xff in position 0: invalid start byte")
+    cfg.write_text(json.dumps({"kind": "onecycle", "max_lr": 0.1, "total_steps": 1e300}))
+    assert main(["schedule", "--config", str(cfg)]) == 2
+    assert capsys.readouterr().err.strip() == ("superconv schedule: error: total_steps must be <= 10,000,000 (every "
+                                               "step of the curve is computed); received total_steps=1e+300")
 
 
 def test_console_entry_point_runs_as_module():

@@ -7,10 +7,12 @@ Give the length either as --total-steps or as --epochs with --samples and --batc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -76,6 +78,23 @@ def _length(args: argparse.Namespace) -> int | None:
     return None
 
 
+# With --epochs/--samples/--batch-size there is no --total-steps flag to name: total_steps keeps its name
+# and the message says which flags it came from.
+PER_EPOCH_NAMES = {k: v for k, v in FLAG_NAMES.items() if k != "total_steps"}
+
+
+@contextlib.contextmanager
+def _length_named(args: argparse.Namespace) -> Iterator[None]:
+    try:
+        yield
+    except ValueError as exc:
+        if args.total_steps is not None or args.epochs is None:
+            raise
+        raise ValueError(f"{exc} (total_steps from --epochs={args.epochs}, --samples={args.samples}, "
+                         f"--batch-size={args.batch_size}"
+                         + (", --drop-remainder)" if args.drop_remainder else ")")) from None
+
+
 def schedule_from_args(args: argparse.Namespace) -> Schedule:
     """Build the schedule described by the parsed flags (ValueError names a bad flag).
 
@@ -90,7 +109,7 @@ def schedule_from_args(args: argparse.Namespace) -> Schedule:
             raise ValueError(f"--config holds the whole schedule; received {', '.join(given)} as well")
         try:
             data = json.loads(args.config.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"--config {str(args.config)!r} is not a readable JSON file: {exc}") from None
         data = data.get("schedule", data) if isinstance(data, dict) and "kind" not in data else data
         if isinstance(data, dict) and total is not None:  # the length flags set (or replace) total_steps
@@ -116,7 +135,7 @@ def schedule_from_args(args: argparse.Namespace) -> Schedule:
         return default if value is None else value
 
     base_mom, max_mom = pick(args.base_momentum, 0.85), pick(args.max_momentum, 0.95)
-    with as_flags(FLAG_NAMES):
+    with _length_named(args), as_flags(FLAG_NAMES if args.total_steps is not None else PER_EPOCH_NAMES):
         if convention == "fastai":
             return OneCycle.fastai(args.max_lr, total, div=pick(args.div_factor, 25.0),
                                    div_final=pick(args.div_final, 1e5), pct_start=pick(args.pct_start, 0.25),
@@ -160,8 +179,9 @@ MAX_CURVE_STEPS = 10_000_000
 def run(args: argparse.Namespace) -> int:
     schedule = schedule_from_args(args)
     if schedule.total_steps > MAX_CURVE_STEPS:  # the summary and CSV evaluate every step
+        n = schedule.total_steps
         raise ValueError(f"total_steps must be <= {MAX_CURVE_STEPS:,} (every step of the curve is computed); "
-                         f"received total_steps={schedule.total_steps}")
+                         f"received total_steps={n if n < 10**15 else format(float(n), '.3g')}")
     info = summarize(schedule)
     if args.csv is not None:
         try:
