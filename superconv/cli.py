@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from typing import Sequence
 
@@ -46,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"superconv {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.OperationalError as exc:  # e.g. a store another process keeps locked past the busy timeout
+        print(f"superconv {args.command}: error: the run store failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C outside a training loop (which handles it itself): no traceback
         print(f"superconv {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -836,8 +836,10 @@ class MetricsWriter:
     """Writes a run's metrics from a background thread so training never waits on SQLite.
 
     ``add_batches`` / ``add_epoch`` only enqueue; the thread writes everything queued so far in
-    one transaction, in order. ``close()`` drains the queue and re-raises a write error, if any.
-    Use as a context manager.
+    one transaction, in order. While another process holds the store locked past its busy timeout,
+    nothing is lost: the rows stay queued and the write is retried (each try waits the store's
+    ``timeout``) until it goes through, for up to ``max_locked_seconds`` in all. ``close()`` drains
+    the queue and re-raises a write error, if any. Use as a context manager.
 
     Example:
         >>> import tempfile, os
@@ -850,8 +852,9 @@ class MetricsWriter:
         (1, 1)
     """
 
-    def __init__(self, store: RunStore, run_id: int):
+    def __init__(self, store: RunStore, run_id: int, *, max_locked_seconds: float = 900.0):
         self.store, self.run_id = store, int(run_id)
+        self.max_locked_seconds = float(max_locked_seconds)
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name=f"superconv-metrics-{run_id}", daemon=True)
@@ -895,24 +898,43 @@ class MetricsWriter:
 
     def _loop(self) -> None:
         done = False
-        while not done:
-            items = [self._queue.get()]
-            while True:  # take everything queued meanwhile: one transaction for all of it
+        batches: list[Any] = []  # rows not yet written (kept across tries while the store is locked)
+        epochs: list[Any] = []
+        locked_since: float | None = None
+        while not done or batches or epochs:
+            items = []
+            if not done:  # wait for rows; with rows still to write (a locked store), retry within a second
+                try:
+                    items.append(self._queue.get(timeout=1.0 if batches or epochs else None))
+                except queue.Empty:
+                    pass
+            while not done:  # take everything queued meanwhile: one transaction for all of it
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if items[-1] is None or None in items:
+            if None in items:
                 done = True
-            batches = [r for item in items if item and item[0] == "batch" for r in item[1]]
-            epochs = [item[1] for item in items if item and item[0] == "epoch"]
+            batches += [r for item in items if item and item[0] == "batch" for r in item[1]]
+            epochs += [item[1] for item in items if item and item[0] == "epoch"]
             try:
                 if batches:
                     self.store.add_batches(self.run_id, batches)
-                for row in epochs:
-                    self.store.add_epoch(self.run_id, row)
+                    batches = []
+                while epochs:
+                    self.store.add_epoch(self.run_id, epochs[0])
+                    epochs.pop(0)
+                locked_since = None
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    self._error, batches, epochs = exc, [], []
+                    continue
+                # Another process holds the store: each try already waited its busy timeout. Keep the rows.
+                locked_since = locked_since if locked_since is not None else time.monotonic()
+                if time.monotonic() - locked_since > self.max_locked_seconds:
+                    self._error, batches, epochs = exc, [], []
             except BaseException as exc:  # noqa: BLE001 - reported by close()
-                self._error = exc
+                self._error, batches, epochs = exc, [], []
 
     def close(self) -> None:
         """Write everything queued, stop the thread, raise the first write error if there was one.

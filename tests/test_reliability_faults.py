@@ -17,7 +17,7 @@ import pytest
 from browser_support import chromium, browser_page, free_port, stop, wait_healthy  # noqa: F401 - fixtures
 
 from superconv.jobs import JobManager
-from superconv.store import RunStore
+from superconv.store import BatchRow, EpochRow, MetricsWriter, RunStore
 
 pytestmark = pytest.mark.slow
 
@@ -108,6 +108,55 @@ def test_store_locked_by_another_process_writers_wait_then_complete(tmp_path):
             assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         jm.shutdown()
+
+
+def test_metrics_queued_while_the_store_is_locked_past_its_timeout_are_written_after(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path, timeout=0.2)  # each write try gives up after 0.2 s
+    rid = store.create_run({})
+    writer = MetricsWriter(store, rid)
+    writer.add_batches([BatchRow(0, 0, 2.0, 0.1, 0.9)])
+    _wait(lambda: len(store.batch_metrics(rid)) == 1, 10, "the first row")
+    holder = _hold_exclusive_lock(path, 2.0)  # ten times the store's timeout
+    for step in range(1, 5):
+        writer.add_batches([BatchRow(step, 0, 2.0 - step / 10, 0.1, 0.9)])
+        time.sleep(0.1)
+    writer.add_epoch(EpochRow(0, 1.5, 0.5, 1.6, 0.4, 1.0))
+    writer.close()  # returns once the lock is gone and every row is written
+    holder.wait(timeout=10)
+    assert store.batch_metrics(rid)["step"].tolist() == [0, 1, 2, 3, 4]
+    assert store.batch_metrics(rid)["loss"].tolist() == pytest.approx([2.0, 1.9, 1.8, 1.7, 1.6])
+    assert store.epoch_metrics(rid)["val_acc"].tolist() == [0.4]
+
+    # a lock held past max_locked_seconds is reported by close(), not swallowed
+    writer = MetricsWriter(store, rid, max_locked_seconds=0.5)
+    holder = _hold_exclusive_lock(path, 3.0)
+    writer.add_batches([BatchRow(9, 1, 1.0, 0.1, 0.9)])
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        writer.close()
+    holder.wait(timeout=10)
+    assert store.batch_metrics(rid)["step"].tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_cli_on_a_store_locked_past_the_busy_timeout_is_one_line(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    RunStore(path).create_run({}, name="kept")
+    config = tmp_path / "run.json"
+    config.write_text('{"dataset": "spirals", "model": "mlp", "epochs": 1}')
+    holder = _hold_exclusive_lock(path, 40.0)  # longer than the store's 30 s busy timeout
+    try:
+        listing = subprocess.run([sys.executable, "-m", "superconv", "runs", "--store", str(path)],
+                                 capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, "-m", "superconv", "train", "--config", str(config), "--store", str(path)],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert listing.returncode == 0 and "kept" in listing.stdout  # readers are not blocked (WAL)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == "superconv train: error: the run store failed: database is locked"
+    assert RunStore(path).list_runs()["name"].tolist() == ["kept"]  # nothing half-written
 
 
 def test_diverging_job_keeps_metrics_so_far(tmp_path):

@@ -11,6 +11,7 @@ Ctrl-C or SIGTERM (``kill``, ``timeout``) cancels the run within one batch and k
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -117,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        writer.close()
+        with contextlib.suppress(Exception):  # closed above unless training raised; its error is reported
+            writer.close()
     store.set_status(run_id, result.status, error=result.error, device=result.device, final=result.final)
 
     f = result.final
