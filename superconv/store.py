@@ -215,6 +215,9 @@ class RunStore:
                     con.execute("ALTER TABLE runs ADD COLUMN heartbeat REAL")
         except (OSError, sqlite3.Error) as exc:  # a directory, not a database, no permission...
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            blocker = next((p for p in self.path.parents if p.exists()), None)
+            if blocker is not None and not blocker.is_dir():  # e.g. /etc/passwd/runs.sqlite: "File exists"
+                reason = f"{str(blocker)!r} is a file, not a folder"
             raise ValueError(f"the run store {str(self.path)!r} cannot be opened: {reason}") from None
 
     def __repr__(self) -> str:

@@ -93,3 +93,14 @@ def test_a_store_that_cannot_be_opened_is_one_line_exit_2(tmp_path):
         store = argv[-1]
         assert out.returncode == 2 and "Traceback" not in out.stderr
         assert out.stderr.strip() == f"superconv {argv[0]}: error: the run store '{store}' cannot be opened: {reason}"
+    # a file where the store's folder should be: said so, not "File exists"
+    out = _cli("train", "--config", config, "--store", tmp_path / "notdb.sqlite" / "runs.sqlite")
+    assert out.returncode == 2 and out.stderr.strip() == (
+        f"superconv train: error: the run store '{tmp_path / 'notdb.sqlite' / 'runs.sqlite'}' cannot be opened: "
+        f"'{tmp_path / 'notdb.sqlite'}' is a file, not a folder")
+    # listing does not turn an empty file into a store
+    (tmp_path / "empty.sqlite").write_bytes(b"")
+    out = _cli("runs", "--store", tmp_path / "empty.sqlite")
+    assert out.returncode == 2 and (tmp_path / "empty.sqlite").stat().st_size == 0
+    assert out.stderr.strip() == (f"superconv runs: error: --store '{tmp_path / 'empty.sqlite'}' is an empty file, "
+                                  f"not a run store; received --store='{tmp_path / 'empty.sqlite'}'")

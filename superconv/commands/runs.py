@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     # Listing must not create a store at a typo.
     if args.store is not None and not args.store.exists():
         raise ValueError(f"--store {str(args.store)!r} does not exist; received --store={str(args.store)!r}")
+    if args.store is not None and args.store.is_file() and args.store.stat().st_size == 0:
+        raise ValueError(f"--store {str(args.store)!r} is an empty file, not a run store; "
+                         f"received --store={str(args.store)!r}")
     path = args.store if args.store is not None else default_store_path()
     if args.store is None and not path.exists():
         if os.environ.get("SUPERCONV_STORE"):
