@@ -844,6 +844,12 @@ class MetricsWriter:
     ``timeout``) until it goes through, for up to ``max_locked_seconds`` in all. ``close()`` drains
     the queue and re-raises a write error, if any. Use as a context manager.
 
+    Args:
+        store: The run store to write to.
+        run_id: The run the metrics belong to.
+        max_locked_seconds: How long in all the rows may wait for a store that another process keeps
+            locked; after that the write error is kept for :meth:`close` and those rows are dropped.
+
     Example:
         >>> import tempfile, os
         >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))

@@ -123,6 +123,7 @@ def _run_in_workers(store, configs: list[dict], group: str, *, jobs: int, timeou
     from superconv.worker import TERMINATE
 
     manager = JobManager(store_path=store.path, max_concurrent=jobs)
+    ids: list[int] = []
     stopped = None
     try:
         ids = [manager.submit(cfg, kind="train", group=group) for cfg in configs]
