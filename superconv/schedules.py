@@ -121,6 +121,20 @@ def _as_steps(steps: Any, total_steps: int) -> np.ndarray:
     return arr.astype(np.float64)
 
 
+def _fastai_split(total_steps: int, pct_start: float) -> int:
+    """First anneal step of a fastai cycle: the smallest ``t`` with ``t / total_steps >= pct_start``.
+
+    The same float comparison the LR uses (``ceil(pct_start * total_steps)`` is off by one when the
+    product rounds up, e.g. ``0.07 * 100 = 7.000000000000001``).
+    """
+    t = math.ceil(pct_start * total_steps)
+    while t > 0 and (t - 1) / total_steps >= pct_start:
+        t -= 1
+    while t / total_steps < pct_start:
+        t += 1
+    return t
+
+
 # --------------------------------------------------------------------------- annealing
 def _anneal_cos(start: float, end: float, pct: np.ndarray) -> np.ndarray:
     """Cosine from ``start`` (pct=0) to ``end`` (pct=1), PyTorch's ``_annealing_cos``."""
@@ -370,7 +384,7 @@ class OneCycle(Schedule):
                     "three_phase needs pct_start < (total_steps + 1) / (2 * total_steps) so the final phase has "
                     f"steps; received pct_start={pct!r}, total_steps={n}"
                 )
-        elif self.total_steps - math.ceil(pct * self.total_steps) < 1:  # fastai: steps with step/N < pct warm up
+        elif self.total_steps - _fastai_split(self.total_steps, pct) < 1:  # fastai: steps with step/N < pct warm up
             raise ValueError(
                 "pct_start * total_steps must be <= total_steps - 1 so the anneal has at least one step; "
                 f"received pct_start={pct!r}, total_steps={self.total_steps}"
@@ -439,8 +453,11 @@ class OneCycle(Schedule):
         div_final = _check_float("div_final", div_final)
         if div_final < div:
             raise ValueError(f"div_final must be >= div; received div_final={div_final!r}, div={div!r}")
+        if isinstance(moms, np.ndarray) and moms.ndim == 1:
+            moms = moms.tolist()  # e.g. np.array([0.95, 0.85, 0.95])
         if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence):
-            raise ValueError(f"moms must be (start, middle, end) with start == end; received moms={moms!r}")
+            raise ValueError(f"moms must be a sequence of three momentums (start, middle, end), such as a tuple "
+                             f"or a list; received moms={moms!r} of type {type(moms).__name__}")
         moms = tuple(_check_momentum("moms", m) for m in moms)
         if len(moms) != 3 or moms[0] != moms[2] or moms[1] > moms[0]:
             raise ValueError(f"moms must be (start, middle, end) with start == end >= middle; received moms={moms!r}")
@@ -546,7 +563,8 @@ class OneCycle(Schedule):
         Returns:
             PyTorch convention: ``floor(pct_start * total_steps - 1)`` (the LR peak), and with
             ``three_phase`` also ``floor(2 * pct_start * total_steps - 2)``; fastai convention: the last
-            warm-up step, ``ceil(pct_start * total_steps) - 1``.
+            warm-up step, the last ``step`` with ``step / total_steps < pct_start`` (about
+            ``ceil(pct_start * total_steps) - 1``, exactly as the LR is computed).
 
         Example:
             >>> OneCycle(max_lr=0.1, total_steps=100).phase_boundaries()
@@ -555,9 +573,11 @@ class OneCycle(Schedule):
             [29, 58]
             >>> OneCycle.fastai(0.1, 100).phase_boundaries()
             [24]
+            >>> OneCycle.fastai(0.1, 100, pct_start=0.07).phase_boundaries()  # 0.07 * 100 is 7.000000000000001
+            [6]
         """
         if self.convention == "fastai":
-            return [int(math.ceil(self.pct_start * self.total_steps)) - 1]
+            return [_fastai_split(self.total_steps, self.pct_start) - 1]
         return [int(math.floor(p[0])) for p in self._phases()[:-1]]
 
 
@@ -913,8 +933,9 @@ def steps_per_epoch(num_samples: int, batch_size: int, drop_remainder: bool = Fa
         ``ceil(num_samples / batch_size)``, or ``num_samples // batch_size`` with ``drop_remainder``.
 
     Raises:
-        ValueError: ``num_samples must be an integer >= 1; ...`` (same for ``batch_size``), or
-            ``batch_size must be <= num_samples with drop_remainder=True; ...`` when no batch is left.
+        ValueError: ``num_samples must be an integer >= 1; ...`` (same for ``batch_size``), a
+            ``drop_remainder`` that is not a bool, or ``batch_size must be <= num_samples with
+            drop_remainder=True; ...`` when no batch is left.
 
     Example:
         >>> steps_per_epoch(1000, 128), steps_per_epoch(1000, 128, drop_remainder=True)
@@ -926,6 +947,8 @@ def steps_per_epoch(num_samples: int, batch_size: int, drop_remainder: bool = Fa
     """
     num_samples = _check_int("num_samples", num_samples, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
+    if not isinstance(drop_remainder, (bool, np.bool_)):  # "no" or 0.0 would silently mean something
+        raise ValueError(f"drop_remainder must be True or False; received drop_remainder={drop_remainder!r}")
     steps = num_samples // batch_size if drop_remainder else math.ceil(num_samples / batch_size)
     if steps < 1:
         raise ValueError(

@@ -156,7 +156,9 @@ def test_onecycle_rejects_invalid_arguments(kwargs, message):
         (lambda: OneCycle.fastai(-1, 100), "lr_max must be > 0; received lr_max=-1.0"),
         (lambda: OneCycle.fastai(0.1, 100, moms=(0.9, 0.95, 0.9)),
          "moms must be (start, middle, end) with start == end >= middle; received moms=(0.9, 0.95, 0.9)"),
-        (lambda: OneCycle.fastai(0.1, 100, moms=None), "moms must be (start, middle, end) with start == end; received moms=None"),
+        (lambda: OneCycle.fastai(0.1, 100, moms=None),
+         "moms must be a sequence of three momentums (start, middle, end), such as a tuple or a list; received "
+         "moms=None of type NoneType"),
         (lambda: OneCycle.fastai(0.1, 3, pct_start=0.999),
          "pct_start * total_steps must be <= total_steps - 1 so the anneal has at least one step; "
          "received pct_start=0.999, total_steps=3"),
@@ -233,3 +235,26 @@ def test_step_budget_helpers():
 def test_huge_float_steps_are_refused_with_their_value():
     with pytest.raises(ValueError, match=r"^steps must be in \[0, total_steps\) = \[0, 100\); received step 1e\+300$"):
         OneCycle(max_lr=0.1, total_steps=100).lr(1e300)
+
+
+@pytest.mark.parametrize("n, pct", [(25, 0.28), (50, 0.14), (100, 0.07), (100, 0.55), (180, 0.55), (100, 0.25)])
+def test_fastai_phase_boundary_is_the_last_warm_up_step_the_lr_takes(n, pct):
+    # pct * n rounds up in float for the first five (0.07 * 100 = 7.000000000000001): ceil() would be one late
+    s = OneCycle.fastai(0.1, n, pct_start=pct)
+    [boundary] = s.phase_boundaries()
+    assert boundary == round(pct * n) - 1
+    lr = s.lr(np.arange(n))
+    assert lr[boundary] < s.max_lr and lr[boundary + 1] == pytest.approx(s.max_lr)  # the peak opens the anneal
+
+
+def test_fastai_moms_as_a_numpy_array_and_drop_remainder_must_be_a_bool():
+    s = OneCycle.fastai(0.1, 100, moms=np.array([0.95, 0.85, 0.95]))
+    assert (s.max_momentum, s.base_momentum) == (0.95, 0.85)
+    with pytest.raises(ValueError, match=r"moms must be a sequence of three momentums \(start, middle, end\), such "
+                                         r"as a tuple or a list; received moms=<generator .* of type generator"):
+        OneCycle.fastai(0.1, 100, moms=(m for m in (0.95, 0.85, 0.95)))
+    assert total_steps_for(1797, 64, 10, drop_remainder=True) == 280
+    for bad in ("no", 1, None):
+        with pytest.raises(ValueError) as exc:
+            total_steps_for(1797, 64, 10, drop_remainder=bad)
+        assert str(exc.value) == f"drop_remainder must be True or False; received drop_remainder={bad!r}"
