@@ -192,3 +192,42 @@ def test_schedule_guard_takes_a_schedule_or_its_dict():
     assert ScheduleGuard(SCHEDULE.to_dict()).total_steps == ScheduleGuard(SCHEDULE).total_steps == N_STEPS
     with pytest.raises(ValueError, match=r"^schedule must be a superconv schedule or its to_dict\(\); received None$"):
         ScheduleGuard(None)
+
+
+def test_trace_records_the_step_of_each_entry_and_every_kth_with_steps_per_execution():
+    x, y = regression_data()
+    model = linear_model()
+    model.compile(one_cycle_optimizer("sgd", SCHEDULE), "mse", steps_per_execution=2)
+    trace = AppliedTrace()
+    model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=[trace])
+    # batch hooks run once per execution of 2 steps: every second step, each with its own step number
+    assert trace.steps == list(range(1, N_STEPS, 2))
+    np.testing.assert_allclose(trace.lr, SCHEDULE.lr(np.array(trace.steps)), rtol=1e-6)
+    np.testing.assert_allclose(trace.momentum, SCHEDULE.momentum(np.array(trace.steps)), rtol=1e-6)
+
+
+def test_trace_refuses_an_optimizer_that_records_nothing():
+    x, y = regression_data()
+    model = linear_model()
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    with pytest.raises(ValueError, match=r"^AppliedTrace reads what a superconv optimizer applied: compile with "
+                                         r"superconv\.keras\.one_cycle_optimizer\(\.\.\.\); received optimizer=SGD$"):
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=[AppliedTrace()])
+
+
+def test_schedule_guard_with_data_of_unknown_length_stops_at_the_schedule_end():
+    x, y = regression_data()
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(BATCH)  # length unknown
+    model = linear_model()
+    model.compile(one_cycle_optimizer("sgd", SCHEDULE), "mse")
+    trace = AppliedTrace()
+    with pytest.warns(UserWarning, match="the data's length is unknown to Keras"):
+        with pytest.raises(ValueError, match=rf"^the schedule covers total_steps={N_STEPS} and this fit has used them "
+                                             rf"all \(optimizer.iterations={N_STEPS}\)"):
+            model.fit(data, epochs=EPOCHS + 2, verbose=0, callbacks=[trace, ScheduleGuard(SCHEDULE)])
+    # Keras 3 advances iterations once more per epoch than it trains batches with such data (the warning says
+    # so): each epoch skips a schedule step, and the guard stops the fit before a step past the schedule
+    assert trace.steps == [e * (BATCHES + 1) + b for e in range(4) for b in range(BATCHES)]
+    assert int(model.optimizer.iterations.numpy()) == N_STEPS
