@@ -61,6 +61,10 @@ CONFIG_FORMAT = "superconv-designer"
 MAX_TOTAL_STEPS = 10_000_000
 """Largest step budget the designer accepts (the preview itself is decimated, any length is cheap)."""
 
+MAX_LR = 1e3
+"""Largest max_lr the designer accepts (the LR finder's custom pick has the same cap): beyond it a chart
+has nothing to show but overflow."""
+
 _FLOAT_FIELDS = ("max_lr", "div_factor", "final_div_factor", "div_final", "pct_start", "base_momentum", "max_momentum")
 _INT_FIELDS = ("epochs", "num_samples", "batch_size")
 _CHOICES = {"anneal": ("cos", "linear"), "convention": ("pytorch", "fastai")}
@@ -111,6 +115,8 @@ class DesignerSettings:
     batch_size: int = 128
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_lr, (int, float)) and self.max_lr > MAX_LR:
+            raise ValueError(f"max_lr must be <= {MAX_LR:g}; received max_lr={self.max_lr!r}")
         total = total_steps_for(self.num_samples, self.batch_size, self.epochs)
         if total > MAX_TOTAL_STEPS:
             raise ValueError(
@@ -266,11 +272,12 @@ def settings_from_query_params(params: Mapping[str, Any], base: DesignerSettings
 
 
 def settings_from_link(params: Mapping[str, Any], base: DesignerSettings | None = None) -> tuple[DesignerSettings, list[str]]:
-    """Apply a share link field by field: the valid fields are kept, each invalid one is reported.
+    """Apply a share link: the whole link when it is valid, else field by field, keeping the valid fields.
 
-    One bad value in an edited link should not throw away the rest of it. Fields apply in the link's
-    order; a field whose value is invalid, or that makes the settings invalid together with the fields
-    before it, is skipped.
+    One bad value in an edited link should not throw away the rest of it. A valid link applies as a
+    whole (fields such as a momentum range of 0.96-0.98 are only valid together). Otherwise fields apply
+    one at a time, in passes: a field refused in one pass is tried again once later fields have applied;
+    a field that still makes the settings invalid is skipped and reported.
 
     Args:
         params: ``st.query_params`` or any mapping of name -> string (or list of strings).
@@ -284,17 +291,30 @@ def settings_from_link(params: Mapping[str, Any], base: DesignerSettings | None 
         >>> s, errors = settings_from_link({"max_lr": "0.3", "pct_start": "0", "epochs": "4"})
         >>> s.max_lr, s.pct_start, s.epochs, errors
         (0.3, 0.3, 4, ['pct_start must be in (0, 1); received pct_start=0.0'])
+        >>> s, errors = settings_from_link({"base_momentum": "0.96", "max_momentum": "0.98"})
+        >>> s.base_momentum, s.max_momentum, errors
+        (0.96, 0.98, [])
     """
     names = {f.name for f in dataclasses.fields(DesignerSettings)}
-    settings, errors = base or DesignerSettings(), []
-    for name, raw in params.items():
-        if name not in names:
-            continue
-        try:
-            settings = settings_from_dict({name: raw}, settings)
-        except ValueError as exc:
-            errors.append(str(exc))
-    return settings, errors
+    fields = [(name, raw) for name, raw in params.items() if name in names]
+    settings = base or DesignerSettings()
+    try:
+        return settings_from_dict(dict(fields), settings), []
+    except ValueError:
+        pass
+    errors: dict[str, str] = {}
+    while fields:
+        errors, refused = {}, []
+        for name, raw in fields:
+            try:
+                settings = settings_from_dict({name: raw}, settings)
+            except ValueError as exc:
+                errors[name] = str(exc)
+                refused.append((name, raw))
+        if len(refused) == len(fields):  # no progress: these fields are invalid
+            break
+        fields = refused
+    return settings, list(errors.values())
 
 
 def settings_to_json(settings: DesignerSettings) -> str:

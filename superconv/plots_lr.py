@@ -37,6 +37,32 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def label_positions(lrs: Sequence[float]) -> list[str]:
+    """Text positions for suggestion markers that keep their labels apart and inside the chart.
+
+    In LR order, labels alternate above and below their markers (two suggestions a few percent apart
+    no longer print over each other); the lowest LR's label extends right and the highest's left, so
+    neither is cut at the chart's edge.
+
+    Args:
+        lrs: The suggested LRs, in the order their markers are drawn.
+
+    Returns:
+        A Plotly ``textposition`` per LR, in the same order.
+
+    Example:
+        >>> label_positions([0.07, 0.059, 1e-3])
+        ['top left', 'bottom center', 'top right']
+    """
+    order = sorted(range(len(lrs)), key=lambda i: lrs[i])
+    positions = [""] * len(lrs)
+    for rank, i in enumerate(order):
+        vertical = "top" if rank % 2 == 0 else "bottom"
+        horizontal = "right" if rank == 0 else "left" if rank == len(lrs) - 1 else "center"
+        positions[i] = f"{vertical} {horizontal}"
+    return positions
+
+
 def lr_finder_figure(bands: Sequence[Any], suggestions: Sequence[Any] = (), *, raw: Sequence[Any] = (),
                      chosen_lr: float | None = None, log_x: bool = True, clip_y: bool = True) -> go.Figure:
     """Loss vs LR for one or more range-test groups.
@@ -82,10 +108,10 @@ def lr_finder_figure(bands: Sequence[Any], suggestions: Sequence[Any] = (), *, r
             upto = int(np.argmin(mean)) + 1
             y_hi = max(y_hi, float(np.max(np.asarray(band.high)[:upto])))
             y_lo = min(y_lo, float(np.min(np.asarray(band.low))))
-    for s in suggestions:
+    for s, position in zip(suggestions, label_positions([s.lr for s in suggestions])):
         fig.add_trace(go.Scatter(
-            x=[s.lr], y=[s.loss], name=s.rule, mode="markers+text", text=[f"{s.rule} {s.lr:.2g}"],
-            textposition="top center",
+            x=[s.lr], y=[s.loss], name=s.rule, mode="markers+text", text=[f"{s.rule} {s.lr:.3g}"],
+            textposition=position,
             marker={"size": 12, "symbol": RULE_SYMBOLS.get(s.rule, "x"), "color": _RULE_COLORS.get(s.rule, "black"),
                     "line": {"width": 1, "color": "white"}},
             hovertemplate=f"{s.rule}: LR %{{x:.3~g}}<br>{s.description}<extra></extra>"))

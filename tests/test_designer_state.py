@@ -62,6 +62,7 @@ def test_settings_describe_the_expected_schedule():
         ({"max_lr": "abc"}, "max_lr must be a finite number; received max_lr='abc'"),
         ({"max_lr": "nan"}, "max_lr must be a finite number; received max_lr='nan'"),
         ({"max_lr": "-1"}, "max_lr must be > 0; received max_lr=-1.0"),
+        ({"max_lr": "1e308"}, "max_lr must be <= 1000; received max_lr=1e+308"),
         ({"batch_size": "0"}, "batch_size must be an integer >= 1; received batch_size=0"),
         ({"epochs": "2.5"}, "epochs must be an integer >= 1; received epochs='2.5'"),
         ({"three_phase": "maybe"}, "three_phase must be true or false; received three_phase='maybe'"),
@@ -217,3 +218,20 @@ def test_fastai_snippet_uses_fastai_names():
     assert fastai_snippet(FASTAI) == (
         "learn.fit_one_cycle(3, lr_max=0.02, div=20.0, div_final=50000.0, pct_start=0.25, moms=(0.9, 0.8, 0.9))\n"
     )
+
+
+def test_a_share_link_applies_whole_when_its_fields_are_only_valid_together():
+    from superconv.designer_state import settings_from_link
+
+    # the designer's own link for a momentum range above the defaults and a 10-step budget
+    link = {"base_momentum": "0.96", "max_momentum": "0.98", "epochs": "1", "num_samples": "100", "batch_size": "10"}
+    settings, errors = settings_from_link(link)
+    assert errors == [] and settings.to_query_params() == {**DesignerSettings().to_query_params(), **link}
+    assert (settings.total_steps, settings.base_momentum, settings.max_momentum) == (10, 0.96, 0.98)
+    # with one bad field the rest still applies, the pair included, whatever the order
+    settings, errors = settings_from_link({"base_momentum": "0.96", "pct_start": "7", "max_momentum": "0.98"})
+    assert (settings.base_momentum, settings.max_momentum, settings.pct_start) == (0.96, 0.98, 0.3)
+    assert errors == ["pct_start must be in (0, 1); received pct_start=7.0"]
+    settings, errors = settings_from_link({"base_momentum": "0.99", "max_momentum": "0.98"})
+    assert (settings.base_momentum, settings.max_momentum) == (0.85, 0.98)
+    assert errors == ["base_momentum must be <= max_momentum; received base_momentum=0.99, max_momentum=0.98"]

@@ -280,6 +280,10 @@ def test_figure_traces_band_markers_and_clipped_axis():
     np.testing.assert_allclose(trace_array(data["wd=0 band"]["y"]), [2.0, 1.0, 0.5, 50.0])
     assert data["wd=0 band"]["fill"] == "tonexty"
     assert trace_array(data["minimum/10"]["x"])[0] == pytest.approx(0.01)
+    # labels carry 3 significant digits (as the table and the picker) and alternate around their markers
+    by_lr = sorted(sugg, key=lambda s: s.lr)
+    assert [data[s.rule]["text"] for s in sugg] == [[f"{s.rule} {s.lr:.3g}"] for s in sugg]
+    assert [data[s.rule]["textposition"] for s in by_lr] == ["top right", "bottom center", "top left"]
     assert spec["layout"]["xaxis"]["type"] == "log"
     assert spec["layout"]["shapes"][0]["x0"] == 0.05  # the chosen max_lr
     # y axis cut above the highest loss before the minimum (3.0), not at the blow-up (80)

@@ -198,7 +198,7 @@ if url_error:
 if handoff_error:
     st.error(handoff_error)
 
-controls, preview = st.columns([1, 2], gap="large")
+controls, preview = st.columns([2, 3], gap="medium")  # controls wide enough for two inputs a row at 1024 px
 
 with controls:
     st.radio(
@@ -218,14 +218,16 @@ with controls:
         key=W + "max_lr", format_func=lambda v: f"{v:g}",
         help="The highest LR of the cycle. The LR finder suggests it; super-convergence uses a large one.",
     )
-    c1, c2, c3 = st.columns(3)
+    # Two inputs a row: three in this third of the page cut labels mid-word and values ("100" for 100000) on a
+    # 1024-pixel projector.
+    c1, c2 = st.columns(2)
     c1.number_input("div_factor", min_value=1.0, step=5.0, key=W + "div_factor", format="%g",
                     help="Start LR = max_lr / div_factor (fastai's div).")
-    c2.number_input("final_div_factor", min_value=1.0, step=1e3, key=W + "final_div_factor", format="%g",
-                    disabled=fastai,
-                    help="PyTorch: final LR = start LR / final_div_factor = max_lr / div_factor / final_div_factor.")
-    c3.number_input("div_final", min_value=1.0, step=1e4, key=W + "div_final", format="%g", disabled=not fastai,
-                    help="fastai: final LR = max_lr / div_final.")
+    (c2 if not fastai else c1).number_input(
+        "final_div_factor", min_value=1.0, step=1e3, key=W + "final_div_factor", format="%g", disabled=fastai,
+        help="PyTorch: final LR = start LR / final_div_factor = max_lr / div_factor / final_div_factor.")
+    (c2 if fastai else c1).number_input("div_final", min_value=1.0, step=1e4, key=W + "div_final", format="%g",
+                                        disabled=not fastai, help="fastai: final LR = max_lr / div_final.")
     # Open interval (0, 1): the ends would leave no warm-up or no anneal (a link may hold a finer value).
     st.slider("Warm-up fraction (pct_start)", min(0.01, ss[W + "pct_start"]), max(0.99, ss[W + "pct_start"]),
               step=0.01, key=W + "pct_start",
@@ -240,10 +242,10 @@ with controls:
              help="Three-phase: up, back down to the start LR, then a short annihilation to the final LR "
                   "(Smith's original with linear annealing). PyTorch only.")
     st.markdown("**Step budget**")
-    c1, c2, c3 = st.columns(3)
+    st.number_input("Dataset size", min_value=1, step=1000, key=W + "num_samples", help="Training samples per epoch.")
+    c1, c2 = st.columns(2)
     c1.number_input("Epochs", min_value=1, step=1, key=W + "epochs")
-    c2.number_input("Dataset size", min_value=1, step=1000, key=W + "num_samples", help="Training samples per epoch.")
-    c3.number_input("Batch size", min_value=1, step=16, key=W + "batch_size")
+    c2.number_input("Batch size", min_value=1, step=16, key=W + "batch_size")
     if fastai and (ss[W + "anneal"] != "cos" or ss[W + "three_phase"]):
         st.caption("Annealing and phases are PyTorch options; fastai uses a two-phase cosine.")
     try:
@@ -261,7 +263,9 @@ with preview:
         sched = settings.schedule()
         st.plotly_chart(schedule_figure(sched, log_lr=log_lr, steps_per_epoch=settings.steps_per_epoch),
                         key="designer_chart", config={"displaylogo": False})
-        m1, m2, m3, m4 = st.columns(4)
+        # Two metrics a row: four in the preview column cut values such as 1.47e-06 short at 1280 px and below.
+        m1, m2 = st.columns(2)
+        m3, m4 = st.columns(2)
         m1.metric("Start LR", f"{sched.initial_lr:.3g}")
         # What the chart shows: the highest LR applied on a whole step (max_lr itself only when the warm-up
         # ends on one), and the LR of the last step (fastai's approaches max_lr / div_final without reaching it).

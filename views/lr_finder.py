@@ -236,7 +236,8 @@ render_chart(bands, results, suggestions, chosen, key=f"lrf_final_{'_'.join(map(
 
 table = pd.DataFrame([{"rule": s.rule, "suggested LR": s.lr, "what it reads off the curve": s.description}
                       for s in suggestions])
-st.dataframe(table, hide_index=True, key="lrf_table")
+st.dataframe(table, hide_index=True, key="lrf_table", column_config={  # 3 significant digits, as the picker
+    "suggested LR": st.column_config.NumberColumn("suggested LR", format="%.3g")})
 if not suggestions:
     st.warning(f"The curve is too short for the rules ({band.lrs.size} points; they need {MIN_CURVE_POINTS}): "
                "run more batches or lower the start LR.")
