@@ -70,3 +70,35 @@ def test_a_shared_link_with_a_bad_value_shows_the_error(browser_page, streamlit_
     page.get_by_text("pct_start must be in (0, 1); received pct_start=1.3").wait_for()
     wait_for_chart(page)  # the designer still works, from the defaults
     assert "Traceback" not in page.inner_text("body")
+
+
+def test_the_lr_finder_hand_off_leaves_the_designer_settings_in_the_address(browser_page, tmp_path):
+    from browser_support import start_streamlit, stop, wait_healthy
+    from test_page_lr_finder import _stored_curve
+
+    from superconv.lr_finder import aggregate_curves, job_configs, result_from_rows
+    from superconv.store import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")  # the server's store: $SUPERCONV_HOME/runs.sqlite
+    (config,) = job_configs(seeds=[0], num_iter=100)
+    run_id = _stored_curve(store, config, 100, "finished", group="lrfind-browser")
+    rows = store.batch_metrics(run_id)
+    curve = result_from_rows(store.get_run(run_id)["config"], rows["lr"], rows["loss"])
+    minimum_10 = next(s for s in aggregate_curves([curve]).suggestions() if s.rule == "minimum/10")
+    server, url = start_streamlit(tmp_path, log_path=tmp_path / "streamlit.log")
+    try:
+        wait_healthy(url, server)
+        page = browser_page
+        page.goto(f"{url}/?max_lr=0.3&epochs=5&num_samples=1797&batch_size=64")
+        wait_for_chart(page)
+        page.get_by_role("link", name="LR Finder").click()
+        use = page.get_by_role("button", name="Use as max_lr in the Schedule Designer")
+        use.wait_for(timeout=60_000)
+        use.click()
+        page.wait_for_url("**/?max_lr=*", timeout=30_000)  # the designer's address, not the LR finder's
+        wait_for_chart(page)
+        params = dict(p.split("=") for p in page.url.split("?", 1)[1].split("&"))
+        assert float(params["max_lr"]) == float(f"{minimum_10.lr:.3g}")  # the preselected pick, as shown
+        assert (params["epochs"], params["num_samples"], params["batch_size"]) == ("5", "1797", "64")  # kept
+    finally:
+        stop(server)

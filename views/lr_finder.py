@@ -12,6 +12,7 @@ switches to the Schedule Designer, which starts from it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 
@@ -19,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from superconv.data import DATASETS
+from superconv.designer_state import DesignerSettings, settings_from_dict
 from superconv.jobs import shared_manager
 from superconv.lr_finder import MIN_CURVE_POINTS, MODES, aggregate_curves, job_configs, result_from_rows
 from superconv.models import MODELS
@@ -27,6 +29,7 @@ from superconv.store import ACTIVE_STATUSES, RunStore
 
 REFRESH_S = float(os.environ.get("SUPERCONV_REFRESH_S", "0.5"))
 HANDOFF_KEY = "designer_max_lr"  # read (and consumed) by views/designer.py
+DESIGNER_STATE_KEY = "designer_settings"  # the designer's last valid settings (views/designer.py STATE_KEY)
 DESIGNER_PAGE = "views/designer.py"
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop"]
 GROUP_PREFIX = "lrfind-"  # the run group of every test started here (a reload shows the latest one)
@@ -256,4 +259,11 @@ st.markdown(
 )
 if st.button("Use as max_lr in the Schedule Designer", type="primary", key="lrf_use"):
     ss[HANDOFF_KEY] = chosen
-    st.switch_page(DESIGNER_PAGE)
+    # The designer's address after the switch: its current settings with this max_lr (without it the
+    # browser kept this page's address until the next click).
+    try:
+        base = settings_from_dict(ss[DESIGNER_STATE_KEY]) if DESIGNER_STATE_KEY in ss else DesignerSettings()
+        link = dataclasses.replace(base, max_lr=chosen).to_query_params()
+    except (TypeError, ValueError):  # the designer reports a max_lr it cannot take
+        link = None
+    st.switch_page(DESIGNER_PAGE, query_params=link)
