@@ -205,6 +205,13 @@ def test_save_and_overlay_with_a_baseline():
     np.testing.assert_array_equal(traces[2]["y"], fast.lr(traces[2]["x"].astype(int)))
     clr = traces[4]["y"]
     assert clr.max() == 0.2 and clr.min() == 0.02
+    assert not [c for c in at.caption if "differ in length" in c.value]
+    # a longer step budget: the saved schedules keep theirs, and the page says so
+    at.number_input(key=W + "epochs").set_value(20).run()
+    steps = DesignerSettings(epochs=20).total_steps
+    assert [c.value for c in at.caption if "differ in length" in c.value] == [
+        f"These schedules differ in length: current {steps:,} steps, fast {fast.total_steps:,} steps, "
+        f"CLR 0.02-0.2 x2 {fast.total_steps:,} steps. Each keeps the step budget it was saved with."]
 
 
 def test_exports_are_offered():

@@ -323,6 +323,10 @@ with compare:
         curves = {"current": sched, **curves}
     if len(curves) >= 2:
         st.plotly_chart(overlay_figure(curves, log_lr=log_lr), key="designer_overlay", config={"displaylogo": False})
+        lengths = {name: c.total_steps for name, c in curves.items()}
+        if len(set(lengths.values())) > 1:  # a schedule saved before the step budget changed keeps its own length
+            st.caption("These schedules differ in length: " + ", ".join(f"{n} {t:,} steps" for n, t in lengths.items())
+                       + ". Each keeps the step budget it was saved with.")
     else:
         st.caption("Save a schedule or add a baseline to compare.")
     if saved:
