@@ -215,6 +215,7 @@ def test_trace_refuses_an_optimizer_that_records_nothing():
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=[AppliedTrace()])
 
 
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")  # Keras' own note at each end of such data
 def test_schedule_guard_with_data_of_unknown_length_stops_at_the_schedule_end():
     x, y = regression_data()
     import tensorflow as tf
