@@ -52,9 +52,13 @@ def test_designer_link_with_a_bad_value_names_the_field(field, value):
 
 
 def test_designer_link_with_extreme_but_valid_values_renders():
-    at = _designer({"max_lr": "1e300", "div_factor": "1e300", "final_div_factor": "1e300", "pct_start": "0.999",
+    at = _designer({"max_lr": "1000", "div_factor": "1e300", "final_div_factor": "1e300", "pct_start": "0.999",
                     "epochs": "1", "num_samples": "10000000", "batch_size": "1"})
     assert _errors(at) == [] and at.get("plotly_chart")
+    # past the designer's cap a peak LR has nothing to show but overflow: refused by name, the rest applies
+    at = _designer({"max_lr": "1e300", "epochs": "3"})
+    assert [e for e in _errors(at) if "max_lr must be <= 1000; received max_lr=1e+300" in e]
+    assert at.session_state["designer_settings"]["epochs"] == 3 and at.get("plotly_chart")
 
 
 BAD_IMPORTS = [
