@@ -20,6 +20,11 @@ from superconv.lr_finder import MAX_CURVES, MIN_CURVE_POINTS, MODES, job_configs
 
 MAX_NUM_ITER = 100_000
 
+# Run fields -> the flags that set them, for error messages.
+RUN_FIELD_FLAGS = {"dataset": "--dataset", "csv_path": "--csv-path", "model": "--model", "optimizer": "--optimizer",
+                   "batch_size": "--batch-size", "weight_decay": "--weight-decay", "momentum": "--momentum",
+                   "max_samples": "--max-samples", "seed": "--seeds", "seeds": "--seeds"}
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="digits", help="dataset name (default digits, offline)")
@@ -112,12 +117,6 @@ def plan_from_args(args: argparse.Namespace) -> dict[str, Any]:
     with as_flags(RUN_FIELD_FLAGS):
         job_configs(**{k: v for k, v in plan.items() if k != "val_every"})
     return plan
-
-
-# Run fields -> the flags that set them, for error messages.
-RUN_FIELD_FLAGS = {"dataset": "--dataset", "csv_path": "--csv-path", "model": "--model", "optimizer": "--optimizer",
-                   "batch_size": "--batch-size", "weight_decay": "--weight-decay", "momentum": "--momentum",
-                   "max_samples": "--max-samples", "seed": "--seeds", "seeds": "--seeds"}
 
 
 def _suggestions(curve: Any) -> list[dict[str, Any]]:
