@@ -450,7 +450,7 @@ def race_from_store(store: Any, group: str) -> list[RaceRun]:
     name as the label and takes the config's ``seed`` (0 if absent).
 
     Args:
-        store: A :class:`superconv.store.RunStore` (or anything with its ``list_runs``, ``get_run``
+        store: A :class:`superconv.store.RunStore` (or anything with its ``list_runs``, ``get_runs``
             and ``epoch_metrics``).
         group: The race's group, as the runs were created with.
 
@@ -470,14 +470,11 @@ def race_from_store(store: Any, group: str) -> list[RaceRun]:
     """
     runs = store.list_runs(group=group).sort_values("id")  # submission order: lanes as in the preset
     out = []
-    for _, row in runs.iterrows():
-        try:
-            run = store.get_run(int(row["id"]))
-        except KeyError:  # deleted (from Train & Compare, another browser) since the list was read
-            continue
+    # get_runs leaves out a run deleted (from Train & Compare, another browser) since the list was read
+    for run_id, run in store.get_runs(runs["id"]).items():
         label, seed = parse_run_name(run.get("name") or run["config"].get("name", ""))
         out.append(RaceRun(label=label, seed=int(run["config"].get("seed", 0)) if seed is None else seed,
-                           epochs=store.epoch_metrics(int(row["id"])), status=str(run["status"])))
+                           epochs=store.epoch_metrics(run_id), status=str(run["status"])))
     return out
 
 

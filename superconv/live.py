@@ -157,37 +157,6 @@ def run_label(record: Mapping[str, Any]) -> str:
     return f"#{record['id']} {name}"
 
 
-def existing_runs(store: Any, run_ids: Any) -> dict[int, dict]:
-    """The store's records of those runs that still exist, in the order given.
-
-    Several browsers share one store, so a chart may still hold the id of a run that another browser
-    has deleted since: that run is left out instead of failing the page.
-
-    Args:
-        store: A :class:`superconv.store.RunStore`.
-        run_ids: Run ids, e.g. the runs on a chart.
-
-    Returns:
-        run id -> the run's record (:meth:`superconv.store.RunStore.get_run`).
-
-    Example:
-        >>> import os, tempfile
-        >>> from superconv.store import RunStore
-        >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
-        >>> a, b = store.create_run({}, name="a"), store.create_run({}, name="b")
-        >>> store.delete_run(a)
-        >>> [r["name"] for r in existing_runs(store, [a, b]).values()]
-        ['b']
-    """
-    records = {}
-    for run_id in run_ids:
-        try:
-            records[int(run_id)] = store.get_run(int(run_id))
-        except KeyError:  # deleted meanwhile
-            continue
-    return records
-
-
 OVERVIEW_COLUMNS = ["id", "name", "status", "dataset", "model", "optimizer", "schedule", "peak_lr", "epochs",
                     "batch_size", "epochs_done", "best_val_acc", "final_val_acc", "epochs_to_target",
                     "train_seconds", "created_at", "error"]

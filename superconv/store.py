@@ -389,6 +389,35 @@ class RunStore:
             raise KeyError(f"no run with id {run_id} in {self.path}")
         return self._record(dict(row))
 
+    def get_runs(self, run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The records of those runs that exist, in the order given (one query).
+
+        Several browsers share one store, so a page may still hold the id of a run that another
+        browser has deleted since: such a run is left out rather than raising as :meth:`get_run` does.
+
+        Args:
+            run_ids: Run ids, e.g. the runs on a chart.
+
+        Returns:
+            run id -> the run's record (as :meth:`get_run` returns it).
+
+        Example:
+            >>> import tempfile
+            >>> store = RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+            >>> a, b = store.create_run({}, name="a"), store.create_run({}, name="b")
+            >>> store.delete_run(a)
+            >>> [r["name"] for r in store.get_runs([b, a]).values()]
+            ['b']
+        """
+        ids = [int(i) for i in run_ids]
+        if not ids:
+            return {}
+        with self._connect() as con:
+            con.row_factory = sqlite3.Row
+            rows = con.execute(f"SELECT * FROM runs WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        found = {int(row["id"]): self._record(dict(row)) for row in rows}
+        return {i: found[i] for i in ids if i in found}
+
     @staticmethod
     def _record(row: dict[str, Any]) -> dict[str, Any]:
         row["group"] = row.pop("grp")

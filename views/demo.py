@@ -184,11 +184,11 @@ def race_panel(group: str, target: float) -> None:
             first[label] = r
     batches = {label: live.batches(store, int(r["id"])) for label, r in first.items()}
     planned = {}
+    records = store.get_runs(int(r["id"]) for r in first.values())  # a lane deleted meanwhile is left out
     for label, r in first.items():
-        try:
-            final = store.get_run(int(r["id"])).get("final") or {}
-        except KeyError:  # deleted from another page since the list was read
+        if int(r["id"]) not in records:
             continue
+        final = records[int(r["id"])].get("final") or {}
         sched = planned_schedule(r["config"], batches[label], total_steps=final.get("total_steps"))
         if sched is not None:
             planned[label] = sched

@@ -110,11 +110,7 @@ if submitted:
 def load_runs(run_ids: list[int]) -> tuple[list, list[dict]]:
     """(results, run records) for the current test, from the store."""
     results, records = [], []
-    for run_id in run_ids:
-        try:
-            rec = store.get_run(run_id)
-        except KeyError:
-            continue
+    for run_id, rec in store.get_runs(run_ids).items():  # a run deleted meanwhile is left out
         df = store.batch_metrics(run_id)
         records.append(rec)
         # A test that did not finish ended by its status (cancelled, failed, interrupted), not by a rule.

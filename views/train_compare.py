@@ -18,8 +18,8 @@ from superconv.config import OPTIMIZER_NAMES, load_run_config
 from superconv.data import DATASETS
 from superconv.designer_state import settings_from_dict
 from superconv.jobs import shared_manager
-from superconv.live import (epochs_to_target_text, existing_runs, planned_schedule, run_label, runs_overview,
-                            shared_live, startup_note)
+from superconv.live import (epochs_to_target_text, planned_schedule, run_label, runs_overview, shared_live,
+                            startup_note)
 from superconv.models import MODELS
 from superconv.plots_training import batch_figure, epoch_figure, gap_figure, run_colors_by_id
 from superconv.store import ACTIVE_STATUSES, RunStore
@@ -169,7 +169,7 @@ overlay = st.multiselect("runs on the charts", ids, format_func=lambda i: labels
 
 def live_panel(run_ids: list[int], target: float) -> None:
     """Charts of the overlaid runs, refreshed from the store while any of them is active."""
-    records = existing_runs(store, run_ids)  # a run deleted from another browser leaves the charts
+    records = store.get_runs(run_ids)  # a run deleted from another browser leaves the charts
     names = {i: run_label(r) for i, r in records.items()}
     colors = run_colors_by_id(names)
     still_active = [i for i, r in records.items() if r["status"] in ACTIVE_STATUSES]
